@@ -1,0 +1,149 @@
+"""One job: config in, fit printed, saved to the run folder, then logged.
+
+Order matters: the results are on disk before MLflow is called, so a tracking failure
+never loses a fit. Works on a plain config object (no Hydra import), so tests can drive
+it directly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner import data, families
+from runner.config import check
+from runner.errors import ConfigError, TrackingError
+from runner.estimate import fit_validated
+from runner.result import Fit
+from runner.tracking import MlflowTracker, NullTracker, Tracker
+
+RESULTS_FILE = "results.json"
+
+
+@dataclass
+class JobOutcome:
+    fit: Fit
+    results_path: Path
+    tracked_at: str | None
+    tracking_error: str | None = None
+
+
+def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
+    """Fit the configured family to the configured data, save and log the result."""
+    check(cfg)
+    model = cfg.model
+    family = families.get(model.name, trials=model.trials, categories=_plain(model.categories))
+    truth = None
+    if cfg.data.source == "synthetic":
+        raw_truth = _plain(model.truth) or {}
+        if not raw_truth:
+            raise ConfigError(
+                f"synthetic data need the true parameters: set model.truth "
+                f"(see conf/model/{model.name}.yaml)"
+            )
+        family = family.for_truth(raw_truth)
+        truth = family.check_theta(raw_truth, "model.truth")
+    sample = data.load(
+        cfg.data.source,
+        family=family,
+        truth=truth,
+        n=cfg.n,
+        seed=cfg.seed,
+        path=cfg.data.path,
+        column=cfg.data.column,
+        values=_plain(cfg.data.values),
+        dropna=cfg.data.dropna,
+    )
+    family = family.for_data(sample.values)
+    x = sample.validated_by(family)
+    fit = fit_validated(
+        family,
+        x,
+        optimizer=cfg.optimizer.name,
+        optimizer_options={
+            "method": cfg.optimizer.method,
+            "tol": cfg.optimizer.tol,
+            "maxiter": cfg.optimizer.maxiter,
+        },
+        truth=truth,
+        fixed=_plain(model.fixed) or None,
+    )
+    if sample.dropped:
+        fit.notes.append(f"dropped {sample.dropped} missing value(s) (data.dropna=true)")
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results_path = run_dir / RESULTS_FILE
+    record = fit.to_dict()
+    record["data"] = {"source": sample.source, **_jsonable(sample.description)}
+    results_path.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
+
+    echo(fit.summary())
+    echo(f"\nsaved: {results_path}")
+
+    tracker = make_tracker(cfg.tracking)
+    tags = {
+        "model": fit.model,
+        "optimizer": fit.optimizer,
+        "converged": str(fit.converged).lower(),
+        "data.source": sample.source,
+        "run_dir": str(run_dir.resolve()),
+    }
+    try:
+        where = tracker.log_fit(
+            fit=fit, params=flat_params(cfg), run_dir=run_dir, run_name=run_name, tags=tags
+        )
+    except TrackingError as exc:
+        return JobOutcome(fit, results_path, None, str(exc))
+    if where:
+        echo(f"logged: {where}")
+    return JobOutcome(fit, results_path, where)
+
+
+def make_tracker(tracking: Any) -> Tracker:
+    if not tracking.enabled:
+        return NullTracker()
+    return MlflowTracker(tracking.uri, tracking.experiment)
+
+
+def flat_params(cfg: Any) -> dict[str, Any]:
+    """The config as flat ``a.b.c`` keys, lists as one value; the tracking URI left out."""
+    tree = _plain(cfg)
+    flat: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}.")
+        else:
+            flat[prefix[:-1]] = node
+
+    walk(tree, "")
+    flat.pop("tracking.uri", None)
+    return flat
+
+
+def _plain(node: Any) -> Any:
+    """OmegaConf containers as plain dicts/lists (anything else unchanged)."""
+    try:
+        from omegaconf import DictConfig, ListConfig, OmegaConf
+    except ImportError:  # pragma: no cover - omegaconf is a dependency
+        return node
+    if isinstance(node, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(node, resolve=True)
+    return node
+
+
+def _jsonable(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

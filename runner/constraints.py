@@ -1,0 +1,200 @@
+"""Parameter spaces and their bijections onto unconstrained coordinates.
+
+One registry of constraints (the numpyro/PyTorch pattern): a family only declares that
+``sigma`` is positive or ``p`` lies on the simplex; numerical optimizers work on
+unconstrained ``z`` and never see a bound. Each constraint also says how to pull a
+gradient back to ``z`` and what its Jacobian is, so standard errors can be computed in
+``z`` and carried back to the natural parameters by the delta method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit, logit
+
+
+class Constraint:
+    """A parameter space. Values are floats (scalar) or 1-D arrays (vector)."""
+
+    name: str = ""
+    description: str = ""
+
+    def contains(self, value: np.ndarray) -> bool:
+        """True if ``value`` lies in the closed parameter space."""
+        raise NotImplementedError
+
+    def on_boundary(self, value: np.ndarray) -> bool:
+        """True if ``value`` is on the boundary, where Wald theory does not apply."""
+        raise NotImplementedError
+
+    def unconstrained_size(self, size: int) -> int:
+        return size
+
+    def to_unconstrained(self, value: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def from_unconstrained(self, z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def jacobian(self, z: np.ndarray) -> np.ndarray:
+        """d value / d z as a (value size, z size) matrix."""
+        raise NotImplementedError
+
+    def tangent(self, value: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """The part of a gradient that moves within the space (all of it, but on a simplex)."""
+        return grad
+
+
+class _Elementwise(Constraint):
+    """A constraint applied to each component separately, through a scalar bijection."""
+
+    def _forward(self, z):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _inverse(self, value):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _derivative(self, z):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_unconstrained(self, value):
+        with np.errstate(divide="ignore"):
+            return np.atleast_1d(self._inverse(np.asarray(value, dtype=float)))
+
+    def from_unconstrained(self, z):
+        return self._forward(np.asarray(z, dtype=float))
+
+    def jacobian(self, z):
+        return np.diag(np.atleast_1d(self._derivative(np.asarray(z, dtype=float))))
+
+
+class Real(_Elementwise):
+    name = "real"
+    description = "a real number"
+
+    def contains(self, value):
+        return bool(np.all(np.isfinite(value)))
+
+    def on_boundary(self, value):
+        return False
+
+    def _forward(self, z):
+        return z
+
+    def _inverse(self, value):
+        return value
+
+    def _derivative(self, z):
+        return np.ones_like(z)
+
+
+class Positive(_Elementwise):
+    name = "positive"
+    description = "a number > 0"
+
+    def contains(self, value):
+        value = np.asarray(value, dtype=float)
+        return bool(np.all(np.isfinite(value) & (value > 0)))
+
+    def on_boundary(self, value):
+        return bool(np.any(np.asarray(value) <= 0))
+
+    def _forward(self, z):
+        return np.exp(z)
+
+    def _inverse(self, value):
+        return np.log(value)
+
+    def _derivative(self, z):
+        return np.exp(z)
+
+
+class UnitInterval(_Elementwise):
+    name = "unit_interval"
+    description = "a probability in [0, 1]"
+
+    def contains(self, value):
+        value = np.asarray(value, dtype=float)
+        return bool(np.all((value >= 0) & (value <= 1)))
+
+    def on_boundary(self, value):
+        value = np.asarray(value)
+        return bool(np.any((value <= 0) | (value >= 1)))
+
+    def _forward(self, z):
+        return expit(z)
+
+    def _inverse(self, value):
+        return logit(value)
+
+    def _derivative(self, z):
+        p = expit(z)
+        return p * (1 - p)
+
+
+class Simplex(Constraint):
+    """Probability vectors: softmax of ``[z, 0]``, so ``K`` values use ``K - 1`` coordinates."""
+
+    name = "simplex"
+    description = "probabilities >= 0 that sum to 1"
+
+    def contains(self, value):
+        value = np.asarray(value, dtype=float)
+        return bool(
+            value.ndim == 1 and np.all(value >= 0) and abs(value.sum() - 1.0) <= 1e-8
+        )
+
+    def on_boundary(self, value):
+        return bool(np.any(np.asarray(value) <= 0))
+
+    def unconstrained_size(self, size):
+        return size - 1
+
+    def to_unconstrained(self, value):
+        value = np.asarray(value, dtype=float)
+        with np.errstate(divide="ignore"):
+            logs = np.log(value)
+        return logs[:-1] - logs[-1]
+
+    def from_unconstrained(self, z):
+        logits = np.append(np.asarray(z, dtype=float), 0.0)
+        logits -= logits.max()
+        weights = np.exp(logits)
+        return weights / weights.sum()
+
+    def jacobian(self, z):
+        p = self.from_unconstrained(z)
+        full = np.diag(p) - np.outer(p, p)
+        return full[:, :-1]
+
+    def tangent(self, value, grad):
+        return grad - np.mean(grad)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One named parameter: its space, its size (1 for scalars) and what it means."""
+
+    name: str
+    constraint: Constraint
+    meaning: str = ""
+    size: int = 1
+    labels: tuple[str, ...] = ()
+
+    @property
+    def is_vector(self) -> bool:
+        return bool(self.labels)
+
+    def component_names(self) -> list[str]:
+        """Flat names as MLflow accepts them: ``sigma``, or ``p.A``, ``p.B`` for a vector."""
+        if not self.is_vector:
+            return [self.name]
+        return [f"{self.name}.{label}" for label in self.labels]
+
+
+real = Real()
+positive = Positive()
+unit_interval = UnitInterval()
+simplex = Simplex()

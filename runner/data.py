@@ -1,0 +1,165 @@
+"""Data sources: a synthetic draw, a column of a CSV file, or values given inline.
+
+A source returns the raw values and a description of where they came from. Checking
+them against the family's support is the family's job; this module only turns the
+position of a bad value into words a user can find in the file (``line 19``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from runner.errors import DataError
+from runner.families.base import Family, Theta
+
+
+@dataclass
+class Sample:
+    """Raw values and where they came from."""
+
+    values: np.ndarray
+    source: str
+    description: dict[str, Any] = field(default_factory=dict)
+    dropped: int = 0
+    locate: Callable[[int], str] = lambda i: f"value {i + 1}"
+
+    def validated_by(self, family: Family) -> np.ndarray:
+        """The family's view of the values; a bad value's error names where it is."""
+        try:
+            return family.validate(self.values)
+        except DataError as exc:
+            if exc.index is not None:
+                exc.args = (f"{self.locate(exc.index)}: {exc.args[0]}",)
+                exc.index = None
+            raise
+
+
+def load(
+    source: str,
+    *,
+    family: Family,
+    truth: Theta | None = None,
+    n: int = 0,
+    seed: int = 0,
+    path: str | None = None,
+    column: str | None = None,
+    values: Sequence[Any] | None = None,
+    dropna: bool = False,
+) -> Sample:
+    """The sample named by ``data.source``."""
+    from runner.errors import ConfigError
+
+    if source == "synthetic":
+        if truth is None:
+            raise ConfigError("synthetic data need model.truth (the parameters to draw from)")
+        return synthetic(family, truth, n, seed)
+    if source == "csv":
+        if not path:
+            raise ConfigError("data=csv needs data.path=FILE (and data.column=NAME)")
+        return csv(path, column, dropna)
+    if source == "inline":
+        return inline(values, dropna)
+    raise ConfigError(f"unknown data.source {source!r}; choose one of: {', '.join(SOURCES)}")
+
+
+def synthetic(family: Family, truth: Theta, n: int, seed: int) -> Sample:
+    """``n`` draws from ``family`` at ``truth``; one seed drives every draw."""
+    rng = np.random.default_rng(seed)
+    values = family.sample(truth, n, rng)
+    return Sample(values, "synthetic", {"n": n, "seed": seed, "truth": truth})
+
+
+def inline(values: Sequence[Any] | None, dropna: bool = False) -> Sample:
+    """Values written in the config (``data.values=[0,1,0]``)."""
+    if values is None or len(values) == 0:
+        raise DataError("data.values is empty: give the sample as a list, e.g. data.values=[0,1,0]")
+    raw = np.asarray(list(values))
+    if raw.dtype == object:  # None among the values; config lists are short
+        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in raw])
+    elif raw.dtype.kind == "f":
+        missing = np.isnan(raw)
+    else:
+        missing = np.zeros(raw.shape, dtype=bool)
+    sample = Sample(
+        raw, "inline", {"n_given": len(raw)},
+        locate=lambda i: f"data.values[{i}]",
+    )
+    return _handle_missing(sample, missing, dropna, "data.values")
+
+
+def csv(path: str | Path, column: str | None, dropna: bool = False) -> Sample:
+    """One column of a CSV file; ``path`` is relative to where the command ran."""
+    import pandas as pd
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        where = f" (looked in {file.resolve().parent})" if not file.is_absolute() else ""
+        raise DataError(f"data file {str(path)!r} does not exist{where}")
+    try:
+        header = pd.read_csv(file, nrows=0).columns.tolist()
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{file}: cannot be read as CSV ({exc})") from None
+    if column is None:
+        if len(header) != 1:
+            raise DataError(
+                f"{file} has {len(header)} columns {header}: choose one with data.column=NAME"
+            )
+        column = header[0]
+    if column not in header:
+        raise DataError(
+            f"{file} has no column {column!r}; its columns are: {', '.join(map(str, header))}"
+        )
+    try:
+        series = pd.read_csv(file, usecols=[column])[column]
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{file}: cannot be read as CSV ({exc})") from None
+    missing = series.isna().to_numpy()
+    values = series.to_numpy()
+    sample = Sample(
+        values,
+        "csv",
+        {"path": str(file.resolve()), "column": column, "rows": len(values)},
+        locate=lambda i: f"{file}, line {i + 2}, column {column!r}",
+    )
+    return _handle_missing(sample, missing, dropna, f"{file}, column {column!r}")
+
+
+def _handle_missing(sample: Sample, missing: np.ndarray, dropna: bool, where: str) -> Sample:
+    if sample.values.size == 0:
+        raise DataError(f"{where} has no values")
+    count = int(missing.sum())
+    if count == 0:
+        return sample
+    if not dropna:
+        first = sample.locate(int(np.argmax(missing)))
+        raise DataError(
+            f"{first}: missing value ({count} missing in all); fill them in, or set "
+            "data.dropna=true to drop them"
+        )
+    kept = np.flatnonzero(~missing)
+    if kept.size == 0:
+        raise DataError(f"{where}: every value is missing")
+    old_locate = sample.locate
+    sample.values = _narrow(sample.values[kept])
+    sample.dropped = count
+    sample.description["dropped_missing"] = count
+    sample.locate = lambda i: old_locate(int(kept[i]))
+    return sample
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """An object array of numbers as a numeric array (labels stay as they are)."""
+    if values.dtype != object:
+        return values
+    try:
+        return np.asarray(values.tolist())
+    except (TypeError, ValueError):
+        return values
+
+
+SOURCES = ("synthetic", "csv", "inline")

@@ -1,0 +1,280 @@
+"""``fit(family, x)``: maximum likelihood estimates with their uncertainty.
+
+The estimate comes from an optimizer; the standard errors from the observed information
+(the negative Hessian of the log-likelihood at the estimate), computed in unconstrained
+coordinates and carried back to the natural parameters by the delta method, so a
+probability vector's covariance respects its sum-to-one constraint. At the boundary of
+the parameter space the Wald theory does not apply, and the result says so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from runner import families, optimizers
+from runner.errors import DataError
+from runner.families.base import Family, Stats, Theta
+from runner.numdiff import gradient_from_value, hessian_from_gradient, hessian_from_value
+from runner.result import CI_LEVEL, Fit, ParamEstimate
+
+_Z = NormalDist().inv_cdf(0.5 + CI_LEVEL / 2)
+
+
+class LikelihoodProblem:
+    """The log-likelihood of reduced data as a function of the free parameters' ``z``."""
+
+    def __init__(self, family: Family, stats: Stats, fixed: Theta | None = None):
+        self.family = family
+        self.stats = stats
+        self.fixed = dict(fixed or {})
+        self.free = [p for p in family.params if p.name not in self.fixed]
+        self.n = int(stats["n"])
+        self.label = family.name
+        self.has_gradient = family.has_score
+        self.slices = {}
+        start = 0
+        for p in self.free:
+            size = p.constraint.unconstrained_size(p.size)
+            self.slices[p.name] = slice(start, start + size)
+            start += size
+        self.dim = start
+
+    def theta(self, z: np.ndarray) -> Theta:
+        theta = dict(self.fixed)
+        for p in self.free:
+            value = p.constraint.from_unconstrained(z[self.slices[p.name]])
+            theta[p.name] = value if p.is_vector else float(value[0])
+        return {name: theta[name] for name in self.family.param_names}
+
+    def z_of(self, theta: Theta) -> np.ndarray:
+        parts = [p.constraint.to_unconstrained(theta[p.name]) for p in self.free]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def value(self, z: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            return float(self.family.loglik(self.stats, self.theta(z)))
+
+    def value_and_grad(self, z: np.ndarray) -> tuple[float, np.ndarray]:
+        theta = self.theta(z)
+        with np.errstate(all="ignore"):
+            value = float(self.family.loglik(self.stats, theta))
+            if not self.has_gradient:
+                return value, gradient_from_value(self.value, z)
+            score = self.family.score(self.stats, theta)
+        grad = np.empty(self.dim)
+        for p in self.free:
+            sl = self.slices[p.name]
+            jac = p.constraint.jacobian(z[sl])
+            grad[sl] = jac.T @ np.atleast_1d(score[p.name])
+        return value, grad
+
+    def jacobian(self, z: np.ndarray) -> np.ndarray:
+        """d(free natural parameters, flattened) / dz: block-diagonal."""
+        blocks = [p.constraint.jacobian(z[self.slices[p.name]]) for p in self.free]
+        rows = sum(b.shape[0] for b in blocks)
+        jac = np.zeros((rows, self.dim))
+        r = 0
+        for p, b in zip(self.free, blocks):
+            jac[r : r + b.shape[0], self.slices[p.name]] = b
+            r += b.shape[0]
+        return jac
+
+    def start(self) -> np.ndarray:
+        guess = self.family.initial(self.stats)
+        guess = {**guess, **self.fixed}
+        z = self.z_of(guess)
+        return np.where(np.isfinite(z), z, np.clip(np.nan_to_num(z), -20, 20))
+
+    def closed_form(self) -> Theta | None:
+        if self.fixed or not self.family.has_closed_form:
+            return None
+        return self.family.closed_form(self.stats)
+
+
+def fit(
+    family: str | Family,
+    x: Any,
+    *,
+    optimizer: str | optimizers.Optimizer = "auto",
+    optimizer_options: Mapping[str, Any] | None = None,
+    truth: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+    **family_options: Any,
+) -> Fit:
+    """Fit ``family`` to the IID sample ``x`` by maximum likelihood.
+
+    ``family`` is a name (``"gamma"``) or a ``Family``; ``family_options`` are its fixed
+    settings (``trials=10`` for binomial). ``optimizer`` is ``"auto"`` (closed form where
+    there is one), ``"closed_form"`` or ``"scipy"``; ``optimizer_options`` go to it
+    (``{"method": "BFGS"}``). ``truth`` (known true values, for synthetic data) is
+    reported beside the estimates; ``fixed`` parameters are held, not estimated.
+    """
+    fam = families.get(family, **family_options).for_data(x)
+    data = fam.validate(x)
+    return fit_validated(
+        fam, data, optimizer=optimizer, optimizer_options=optimizer_options,
+        truth=truth, fixed=fixed,
+    )
+
+
+def fit_validated(
+    fam: Family,
+    data: np.ndarray,
+    *,
+    optimizer: str | optimizers.Optimizer = "auto",
+    optimizer_options: Mapping[str, Any] | None = None,
+    truth: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+) -> Fit:
+    """``fit`` for data already checked by ``fam.validate``."""
+    started = time.perf_counter()
+    opt = optimizers.get(optimizer, **dict(optimizer_options or {}))
+    fixed_theta = fam.check_theta_subset(fixed or {}, "model.fixed") if fixed else {}
+    truth_theta = fam.check_theta(truth, "model.truth") if truth else None
+    n = int(data.shape[-1])
+    free_count = len(fam.params) - len(fixed_theta)
+    if n == 0:
+        raise DataError("there are no observations to fit")
+    if n < fam.min_n and free_count == len(fam.params):
+        raise DataError(
+            f"{fam.name} has {len(fam.params)} free parameters and needs at least "
+            f"{fam.min_n} observations to identify them; got {n}"
+        )
+    stats = fam.reduce(data)
+    problem = LikelihoodProblem(fam, stats, fixed_theta)
+    outcome = opt.maximize(problem)
+    theta = {k: (np.asarray(v, dtype=float) if np.ndim(v) else float(v))
+             for k, v in outcome.theta.items()}
+    return _assemble(fam, problem, theta, outcome, truth_theta, started)
+
+
+def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
+    notes: list[str] = []
+    with np.errstate(all="ignore"):
+        loglik = float(fam.loglik(problem.stats, theta))
+    boundary = {p.name: p.constraint.on_boundary(theta[p.name]) for p in problem.free}
+    if not np.isfinite(loglik):
+        notes.append(
+            "the log-likelihood is unbounded at this estimate (e.g. zero spread in the data): "
+            "the MLE does not exist as an interior point"
+        )
+    on_boundary = [name for name, b in boundary.items() if b]
+    if on_boundary:
+        notes.append(
+            f"{', '.join(on_boundary)} on the boundary of the parameter space: the score need "
+            "not be zero there and Wald standard errors do not apply"
+        )
+
+    score_flat, grad_norm = _score_at(fam, problem, theta, boundary)
+    cov = None
+    if not on_boundary and np.isfinite(loglik) and problem.dim > 0:
+        cov, why = _covariance(problem, theta)
+        if why:
+            notes.append(why)
+
+    estimates: list[ParamEstimate] = []
+    offset = 0
+    for p in fam.params:
+        values = np.atleast_1d(theta[p.name])
+        truths = None if truth is None else np.atleast_1d(truth[p.name])
+        is_fixed = p.name in problem.fixed
+        for i, name in enumerate(p.component_names()):
+            se = ci = None
+            if not is_fixed and cov is not None:
+                var = cov[offset + i, offset + i]
+                if np.isfinite(var) and var >= 0:
+                    se = float(np.sqrt(var))
+                    ci = (float(values[i] - _Z * se), float(values[i] + _Z * se))
+            estimates.append(
+                ParamEstimate(
+                    name=name,
+                    estimate=float(values[i]),
+                    se=se,
+                    ci=ci,
+                    truth=None if truths is None else float(truths[i]),
+                    fixed=is_fixed,
+                    on_boundary=bool(boundary.get(p.name, False)),
+                )
+            )
+        if not is_fixed:
+            offset += p.size
+
+    return Fit(
+        model=fam.name,
+        n=problem.n,
+        params=theta,
+        estimates=estimates,
+        loglik=loglik,
+        k=problem.dim,
+        optimizer=outcome.optimizer,
+        iterations=outcome.iterations,
+        converged=outcome.converged,
+        message=outcome.message,
+        grad_norm=grad_norm,
+        score=score_flat,
+        wall_time=time.perf_counter() - started,
+        covariance=cov,
+        notes=notes,
+        options={k: v for k, v in fam.options().items() if v is not None},
+    )
+
+
+def _score_at(fam, problem, theta, boundary) -> tuple[dict[str, float], float | None]:
+    """The score at the estimate, projected onto the parameter space's tangent directions.
+
+    For an interior maximum it is ~0 in every slot: the condition the MLE solves.
+    """
+    if any(boundary.values()):
+        return {}, None
+    with np.errstate(all="ignore"):
+        if fam.has_score:
+            score = fam.score(problem.stats, theta)
+        else:
+            score = _numerical_score(fam, problem.stats, theta, problem.free)
+    flat: dict[str, float] = {}
+    for p in problem.free:
+        g = p.constraint.tangent(theta[p.name], np.atleast_1d(np.asarray(score[p.name], float)))
+        for name, v in zip(p.component_names(), g):
+            flat[name] = float(v)
+    values = np.array(list(flat.values()))
+    norm = float(np.linalg.norm(values)) if values.size and np.all(np.isfinite(values)) else None
+    return flat, norm
+
+
+def _numerical_score(fam, stats, theta, free) -> Theta:
+    score = {}
+    for p in free:
+        base = np.atleast_1d(np.asarray(theta[p.name], dtype=float))
+
+        def f(v, name=p.name, vector=p.is_vector):
+            return float(fam.loglik(stats, {**theta, name: v if vector else float(v[0])}))
+
+        score[p.name] = gradient_from_value(f, base)
+    return score
+
+
+def _covariance(problem: LikelihoodProblem, theta: Theta) -> tuple[np.ndarray | None, str]:
+    """Inverse observed information, in the natural parameters of the free components."""
+    z = problem.z_of(theta)
+    if not np.all(np.isfinite(z)):
+        return None, "the estimate is at the edge of the parameter space: no standard errors"
+    if problem.has_gradient:
+        hess = hessian_from_gradient(lambda w: problem.value_and_grad(w)[1], z)
+    else:
+        hess = hessian_from_value(problem.value, z)
+    info = -hess
+    try:
+        np.linalg.cholesky(info)
+    except np.linalg.LinAlgError:
+        return None, (
+            "the observed information is not positive definite at the estimate (not a strict "
+            "maximum, or the parameters are not identifiable): no standard errors"
+        )
+    cov_z = np.linalg.inv(info)
+    jac = problem.jacobian(z)
+    return jac @ cov_z @ jac.T, ""

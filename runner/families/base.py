@@ -1,0 +1,210 @@
+"""The ``Family`` interface: the questions every distribution answers, with the same names.
+
+A family is a parametric density ``f(x | theta)``. ``theta`` is a dict from parameter name
+to a float (or a 1-D array for vector parameters such as categorical ``p``). Data are first
+checked against the support (``validate``), then reduced once to sufficient statistics
+(``reduce``), so every later likelihood, score or Hessian evaluation costs O(1) where the
+family allows it. Reductions work along the last axis, so a batch of samples of shape
+``(replicates, n)`` reduces to batched statistics with the same code.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from runner.constraints import Param
+from runner.errors import ConfigError, DataError
+
+Theta = dict[str, Any]
+Stats = dict[str, Any]
+
+
+class Family(ABC):
+    """A parametric family. Subclasses declare ``params`` and implement the maths."""
+
+    name: ClassVar[str]
+    parameterization: ClassVar[str] = ""
+    support: ClassVar[str] = ""
+    discrete: ClassVar[bool] = False
+    min_n: ClassVar[int] = 1
+
+    # ---- what the family is -------------------------------------------------------------
+    @property
+    @abstractmethod
+    def params(self) -> tuple[Param, ...]:
+        """Ordered parameters, each with its constraint."""
+
+    @property
+    def param_names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def options(self) -> dict[str, Any]:
+        """Fixed, non-estimated settings (binomial trials, categorical labels)."""
+        return {}
+
+    def for_data(self, values: np.ndarray) -> Family:
+        """A family completed from the data where the config left something open.
+
+        Only categorical uses it (labels inferred from the data); others return themselves.
+        """
+        return self
+
+    def for_truth(self, truth: Mapping[str, Any]) -> Family:
+        """A family completed from the true parameters (categorical: K from len(p))."""
+        return self
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
+        return f"{type(self).__name__}({opts})"
+
+    # ---- data ---------------------------------------------------------------------------
+    def validate(self, values: Any) -> np.ndarray:
+        """Check raw values against the support; return them as the array the maths uses.
+
+        Raises ``DataError`` naming the first offending value and its position.
+        """
+        x = as_float_array(values)
+        bad = ~np.isfinite(x)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"value {x[i]} is missing or infinite; the data must be finite numbers "
+                "(set data.dropna=true to drop missing values)",
+                index=i,
+                value=x[i],
+            )
+        bad = ~self.in_support(x)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"value {_fmt(x[i])} is outside the support of {self.name}: "
+                f"expected {self.support}",
+                index=i,
+                value=x[i],
+            )
+        return x
+
+    def in_support(self, x: np.ndarray) -> np.ndarray:
+        """Boolean mask: which finite values the family can produce."""
+        return np.ones(x.shape, dtype=bool)
+
+    @abstractmethod
+    def reduce(self, x: np.ndarray) -> Stats:
+        """Sufficient statistics along the last axis (always including ``n``)."""
+
+    # ---- likelihood ---------------------------------------------------------------------
+    @abstractmethod
+    def loglik(self, stats: Stats, theta: Theta) -> Any:
+        """Log-likelihood of the reduced data, built on ``scipy.special``."""
+
+    def score(self, stats: Stats, theta: Theta) -> Theta | None:
+        """Gradient of the log-likelihood in the natural parameters, or None if unknown."""
+        return None
+
+    @property
+    def has_score(self) -> bool:
+        return type(self).score is not Family.score
+
+    def closed_form(self, stats: Stats) -> Theta | None:
+        """The MLE solved from the score equations, where they have a closed form."""
+        return None
+
+    @property
+    def has_closed_form(self) -> bool:
+        return type(self).closed_form is not Family.closed_form
+
+    def initial(self, stats: Stats) -> Theta:
+        """A data-driven starting point for numerical optimizers (method of moments)."""
+        start = self.closed_form(stats)
+        if start is None:
+            raise NotImplementedError(f"{self.name} must define initial()")
+        return start
+
+    def fisher_information(self, theta: Theta) -> np.ndarray | None:
+        """Expected information per observation (the Cramer-Rao bound's inverse), if known."""
+        return None
+
+    # ---- densities and sampling ---------------------------------------------------------
+    def scipy_dist(self, theta: Theta):
+        """The frozen ``scipy.stats`` distribution with these parameters."""
+        raise NotImplementedError
+
+    def logpdf(self, x: np.ndarray, theta: Theta) -> np.ndarray:
+        """Log density (or mass) of each value, from ``scipy.stats``."""
+        dist = self.scipy_dist(theta)
+        return dist.logpmf(x) if self.discrete else dist.logpdf(x)
+
+    def sample(self, theta: Theta, size: int, rng: np.random.Generator) -> np.ndarray:
+        return np.asarray(self.scipy_dist(theta).rvs(size=size, random_state=rng))
+
+    # ---- parameters ---------------------------------------------------------------------
+    def check_theta(self, theta: Mapping[str, Any], where: str = "theta") -> Theta:
+        """Validate a full parameter dict (e.g. ``model.truth``); return floats/arrays."""
+        missing = [n for n in self.param_names if n not in theta]
+        if missing:
+            raise ConfigError(
+                f"{where} is missing {missing}; {self.name} needs {self.param_names} "
+                f"({self.parameterization})"
+            )
+        return self.check_theta_subset(theta, where)
+
+    def check_theta_subset(self, theta: Mapping[str, Any], where: str = "theta") -> Theta:
+        """Validate some of the parameters (e.g. ``model.fixed``), in the family's order."""
+        extra = [k for k in theta if k not in self.param_names]
+        if extra:
+            raise ConfigError(
+                f"{where} has unknown parameter(s) {extra}; {self.name} has "
+                f"{self.param_names} ({self.parameterization})"
+            )
+        return {p.name: _check_value(p, theta[p.name], where) for p in self.params
+                if p.name in theta}
+
+
+def _check_value(p: Param, raw: Any, where: str) -> Any:
+    try:
+        value = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{where}.{p.name} = {raw!r}: expected {p.constraint.description}"
+        ) from None
+    expected_shape = (p.size,) if p.is_vector else ()
+    if value.shape != expected_shape:
+        what = f"a list of {p.size} values" if p.is_vector else "a single number"
+        raise ConfigError(f"{where}.{p.name} = {raw!r}: expected {what}")
+    if not p.constraint.contains(value):
+        raise ConfigError(f"{where}.{p.name} = {raw!r}: expected {p.constraint.description}")
+    return value if p.is_vector else float(value)
+
+
+def as_float_array(values: Any) -> np.ndarray:
+    """Values as a float array; a non-numeric entry raises ``DataError`` naming it."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "biuf":
+        return arr.astype(float, copy=False)
+    try:
+        return arr.astype(float)
+    except (TypeError, ValueError):
+        pass
+    flat = arr.ravel()
+    for i, v in enumerate(flat):  # error path only: locate the first offender
+        try:
+            float(v)
+        except (TypeError, ValueError):
+            raise DataError(
+                f"value {v!r} is not a number", index=i, value=v
+            ) from None
+    raise DataError("values could not be read as numbers")  # pragma: no cover
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(float(v))

@@ -1,0 +1,283 @@
+"""Discrete families: bernoulli, binomial, categorical, poisson.
+
+Each reduces the data to counts, so the likelihood costs O(1) (O(K) for categorical)
+whatever ``n`` is, and has the closed-form MLE of its score equation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+from runner.constraints import Param, positive, simplex, unit_interval
+from runner.errors import ConfigError, DataError
+from runner.families.base import Family, Stats, Theta
+
+
+def _is_integer(x: np.ndarray) -> np.ndarray:
+    return np.floor(x) == x
+
+
+class Bernoulli(Family):
+    name = "bernoulli"
+    parameterization = "p = P(x = 1)"
+    support = "0 or 1"
+    discrete = True
+
+    @property
+    def params(self):
+        return (Param("p", unit_interval, "probability of a 1 (success)"),)
+
+    def in_support(self, x):
+        return (x == 0) | (x == 1)
+
+    def reduce(self, x):
+        return {"n": x.shape[-1], "successes": x.sum(axis=-1)}
+
+    def loglik(self, stats, theta):
+        p, k, n = theta["p"], stats["successes"], stats["n"]
+        return special.xlogy(k, p) + special.xlog1py(n - k, -p)
+
+    def score(self, stats, theta):
+        p, k, n = theta["p"], stats["successes"], stats["n"]
+        return {"p": k / p - (n - k) / (1 - p)}
+
+    def closed_form(self, stats):
+        return {"p": stats["successes"] / stats["n"]}
+
+    def fisher_information(self, theta):
+        p = theta["p"]
+        return np.array([[1 / (p * (1 - p))]])
+
+    def scipy_dist(self, theta):
+        return stats.bernoulli(theta["p"])
+
+
+class Binomial(Family):
+    name = "binomial"
+    parameterization = "p = success probability per trial; trials fixed (model.trials)"
+    support = "an integer in 0..trials"
+    discrete = True
+
+    def __init__(self, trials: int):
+        if isinstance(trials, bool) or not float(trials).is_integer() or trials < 1:
+            raise ConfigError(f"model.trials = {trials!r}: expected an integer >= 1")
+        self.trials = int(trials)
+
+    def options(self):
+        return {"trials": self.trials}
+
+    @property
+    def params(self):
+        return (Param("p", unit_interval, "success probability per trial"),)
+
+    @property
+    def support(self):  # type: ignore[override]
+        return f"an integer in 0..{self.trials} (model.trials)"
+
+    def in_support(self, x):
+        return _is_integer(x) & (x >= 0) & (x <= self.trials)
+
+    def reduce(self, x):
+        log_choose = special.gammaln(self.trials + 1) - special.gammaln(x + 1) - special.gammaln(
+            self.trials - x + 1
+        )
+        return {
+            "n": x.shape[-1],
+            "successes": x.sum(axis=-1),
+            "log_choose": log_choose.sum(axis=-1),
+        }
+
+    def loglik(self, stats, theta):
+        p, s = theta["p"], stats["successes"]
+        failures = stats["n"] * self.trials - s
+        return special.xlogy(s, p) + special.xlog1py(failures, -p) + stats["log_choose"]
+
+    def score(self, stats, theta):
+        p, s = theta["p"], stats["successes"]
+        return {"p": s / p - (stats["n"] * self.trials - s) / (1 - p)}
+
+    def closed_form(self, stats):
+        return {"p": stats["successes"] / (stats["n"] * self.trials)}
+
+    def fisher_information(self, theta):
+        p = theta["p"]
+        return np.array([[self.trials / (p * (1 - p))]])
+
+    def scipy_dist(self, theta):
+        return stats.binom(self.trials, theta["p"])
+
+
+class Poisson(Family):
+    name = "poisson"
+    parameterization = "lam = mean = variance"
+    support = "a non-negative integer (0, 1, 2, ...)"
+    discrete = True
+
+    @property
+    def params(self):
+        return (Param("lam", positive, "rate (mean count)"),)
+
+    def in_support(self, x):
+        return _is_integer(x) & (x >= 0)
+
+    def reduce(self, x):
+        return {
+            "n": x.shape[-1],
+            "total": x.sum(axis=-1),
+            "log_factorials": special.gammaln(x + 1).sum(axis=-1),
+        }
+
+    def loglik(self, stats, theta):
+        lam = theta["lam"]
+        return special.xlogy(stats["total"], lam) - stats["n"] * lam - stats["log_factorials"]
+
+    def score(self, stats, theta):
+        return {"lam": stats["total"] / theta["lam"] - stats["n"]}
+
+    def closed_form(self, stats):
+        return {"lam": stats["total"] / stats["n"]}
+
+    def fisher_information(self, theta):
+        return np.array([[1 / theta["lam"]]])
+
+    def scipy_dist(self, theta):
+        return stats.poisson(theta["lam"])
+
+
+class Categorical(Family):
+    """One draw from K categories. Data are labels (``"A"``) or integer codes (``0..K-1``).
+
+    ``categories`` lists the labels in order; left open, they are the sorted distinct
+    values of the data, so a category never seen is unknown to the model (give
+    ``categories`` to keep it, with estimated probability 0).
+    """
+
+    name = "categorical"
+    parameterization = "p = vector of category probabilities (sums to 1)"
+    discrete = True
+
+    def __init__(self, categories: Sequence[Any] | None = None):
+        if categories is not None:
+            categories = list(categories)
+            if len(categories) < 2:
+                raise ConfigError(
+                    f"model.categories = {categories!r}: expected at least 2 categories"
+                )
+            if len({str(c) for c in categories}) != len(categories):
+                raise ConfigError(f"model.categories = {categories!r}: labels must be distinct")
+        self.categories = categories
+
+    def options(self):
+        return {"categories": self.categories}
+
+    @property
+    def support(self):  # type: ignore[override]
+        if self.categories is None:
+            return "a category label or integer code"
+        return f"one of {self.categories}"
+
+    @property
+    def params(self):
+        if self.categories is None:
+            raise ConfigError(
+                "categorical needs its categories: set model.categories or give data"
+            )
+        labels = tuple(_label(c) for c in self.categories)
+        return (Param("p", simplex, "category probabilities", len(labels), labels),)
+
+    def for_truth(self, truth):
+        if self.categories is not None or "p" not in truth:
+            return self
+        try:
+            k = len(truth["p"])
+        except TypeError:
+            raise ConfigError(f"model.truth.p = {truth['p']!r}: expected a list of probabilities")
+        return Categorical(list(range(k)))
+
+    def for_data(self, values):
+        if self.categories is not None:
+            return self
+        values = np.asarray(values)
+        if values.dtype.kind == "f" and np.all(np.floor(values) == values):
+            values = values.astype(np.int64)  # integer codes read as floats (e.g. CSV with NaN)
+        found = np.unique(values.astype(str) if _mixed(values) else values)
+        if found.size < 2:
+            raise DataError(
+                f"categorical data need at least 2 distinct categories, found {found.tolist()}; "
+                "list them in model.categories"
+            )
+        return Categorical([v.item() if hasattr(v, "item") else v for v in found])
+
+    def validate(self, values):
+        """Map labels to integer codes 0..K-1, with one lookup per distinct value."""
+        raw = np.asarray(values)
+        if raw.ndim != 1:
+            raw = raw.ravel()
+        distinct, inverse = np.unique(raw.astype(str) if _mixed(raw) else raw, return_inverse=True)
+        lookup = {}
+        for i, c in enumerate(self.categories):
+            lookup.setdefault(c, i)
+            lookup.setdefault(str(c), i)
+        codes_of_distinct = np.array(
+            [lookup.get(d.item() if hasattr(d, "item") else d, lookup.get(str(d), -1))
+             for d in distinct],
+            dtype=np.int64,
+        )
+        codes = codes_of_distinct[inverse]
+        bad = codes < 0
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"value {raw[i]!r} is not a category of this model: expected one of "
+                f"{self.categories} (set model.categories to list them all)",
+                index=i,
+                value=raw[i],
+            )
+        return codes
+
+    def reduce(self, x):
+        k = len(self.categories)
+        if x.ndim == 1:
+            counts = np.bincount(x, minlength=k).astype(float)
+        else:
+            counts = (x[..., None] == np.arange(k)).sum(axis=-2).astype(float)
+        return {"n": x.shape[-1], "counts": counts}
+
+    def loglik(self, stats, theta):
+        return special.xlogy(stats["counts"], theta["p"]).sum(axis=-1)
+
+    def score(self, stats, theta):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {"p": np.where(stats["counts"] > 0, stats["counts"] / theta["p"], 0.0)}
+
+    def closed_form(self, stats):
+        return {"p": stats["counts"] / stats["n"]}
+
+    def logpdf(self, x, theta):
+        with np.errstate(divide="ignore"):
+            return np.log(np.asarray(theta["p"]))[x]
+
+    def sample(self, theta, size, rng):
+        codes = rng.choice(len(self.categories), size=size, p=theta["p"])
+        return np.asarray(self.categories, dtype=object)[codes] if not self._codes() else codes
+
+    def _codes(self) -> bool:
+        """True if the labels are exactly the integer codes 0..K-1."""
+        return all(
+            isinstance(c, (int, np.integer)) and c == i for i, c in enumerate(self.categories)
+        )
+
+
+def _label(category: Any) -> str:
+    """A category as a name MLflow accepts (letters, digits, ``_-. /``)."""
+    text = str(category)
+    return "".join(ch if ch.isalnum() or ch in "_-. /" else "_" for ch in text) or "_"
+
+
+def _mixed(values: Any) -> bool:
+    """True for object arrays, whose mixed types ``np.unique`` cannot sort."""
+    return np.asarray(values).dtype == object

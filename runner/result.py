@@ -1,0 +1,179 @@
+"""The one result object of a fit: what was estimated, how sure, and how it was found.
+
+Printing, saving (``results.json``) and logging (MLflow) all read from ``Fit``; none
+recomputes anything.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+CI_LEVEL = 0.95
+
+
+@dataclass
+class ParamEstimate:
+    """One scalar component of a parameter (``sigma``, or ``p.A`` of a vector)."""
+
+    name: str
+    estimate: float
+    se: float | None = None
+    ci: tuple[float, float] | None = None
+    truth: float | None = None
+    fixed: bool = False
+    on_boundary: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "estimate": _num(self.estimate),
+            "se": _num(self.se),
+            "ci": None if self.ci is None else [_num(self.ci[0]), _num(self.ci[1])],
+            "truth": _num(self.truth),
+            "fixed": self.fixed,
+            "on_boundary": self.on_boundary,
+        }
+
+
+@dataclass
+class Fit:
+    """A maximum likelihood fit. ``params`` maps each parameter name to its estimate."""
+
+    model: str
+    n: int
+    params: dict[str, Any]
+    estimates: list[ParamEstimate]
+    loglik: float
+    k: int
+    optimizer: str
+    iterations: int
+    converged: bool
+    message: str
+    grad_norm: float | None
+    score: dict[str, float]
+    wall_time: float
+    covariance: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mean_loglik(self) -> float:
+        return self.loglik / self.n
+
+    @property
+    def aic(self) -> float:
+        return 2 * self.k - 2 * self.loglik
+
+    @property
+    def bic(self) -> float:
+        return self.k * math.log(self.n) - 2 * self.loglik
+
+    @property
+    def se(self) -> dict[str, float | None]:
+        return {e.name: e.se for e in self.estimates}
+
+    def estimate(self, name: str) -> ParamEstimate:
+        for e in self.estimates:
+            if e.name == name:
+                return e
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``results.json`` schema (documented in README)."""
+        return {
+            "model": self.model,
+            "options": {k: _plain(v) for k, v in self.options.items()},
+            "n": self.n,
+            "params": {e.name: e.to_dict() for e in self.estimates},
+            "loglik": _num(self.loglik),
+            "mean_loglik": _num(self.mean_loglik),
+            "aic": _num(self.aic),
+            "bic": _num(self.bic),
+            "k": self.k,
+            "optimizer": self.optimizer,
+            "converged": self.converged,
+            "iterations": self.iterations,
+            "message": self.message,
+            "grad_norm": _num(self.grad_norm),
+            "score": {k: _num(v) for k, v in self.score.items()},
+            "wall_time": self.wall_time,
+            "notes": list(self.notes),
+        }
+
+    def summary(self) -> str:
+        """A compact table for the console."""
+        status = "converged" if self.converged else "DID NOT CONVERGE"
+        head = f"{self.model} · n = {self.n:,} · {self.optimizer} · {status}"
+        has_truth = any(e.truth is not None for e in self.estimates)
+        header = ["parameter", "estimate", "std. error", f"{CI_LEVEL:.0%} Wald CI"]
+        if has_truth:
+            header.append("truth")
+        rows = [header]
+        for e in self.estimates:
+            if e.fixed:
+                se, ci = "fixed", ""
+            elif e.se is None:
+                se, ci = ("boundary" if e.on_boundary else "n/a"), ""
+            else:
+                se, ci = _g(e.se), f"[{_g(e.ci[0])}, {_g(e.ci[1])}]"
+            row = [e.name, _g(e.estimate), se, ci]
+            if has_truth:
+                row.append("" if e.truth is None else _g(e.truth))
+            rows.append(row)
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        lines = [head, ""]
+        for j, r in enumerate(rows):
+            cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
+            lines.append("  ".join(cells).rstrip())
+            if j == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        lines.append("")
+        lines.append(
+            f"log-likelihood {_g(self.loglik)} (mean {_g(self.mean_loglik)})   "
+            f"AIC {_g(self.aic)}   BIC {_g(self.bic)}   k = {self.k}"
+        )
+        grad = "n/a" if self.grad_norm is None else f"{self.grad_norm:.2g}"
+        lines.append(
+            f"iterations {self.iterations}   |score| at estimate {grad}   "
+            f"time {self.wall_time * 1000:.1f} ms"
+        )
+        if not self.converged:
+            lines.append(f"optimizer message: {self.message}")
+        lines.extend(f"note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{e.name}={_g(e.estimate)}" for e in self.estimates)
+        return f"<Fit {self.model} n={self.n} {values} loglik={_g(self.loglik)}>"
+
+
+def _g(x: float | None) -> str:
+    if x is None:
+        return ""
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.6g}" if abs(x) < 1e6 else f"{x:.6e}"
+
+
+def _num(x: Any) -> float | None:
+    """A JSON-safe number: non-finite values become None (the notes say why)."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v

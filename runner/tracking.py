@@ -1,0 +1,166 @@
+"""MLflow tracking, and a tracker that does nothing (``tracking=none``).
+
+The job writes its results to the run folder first; a tracker only copies them to
+MLflow. Every failure here is turned into ``TrackingError`` with the reason, so an
+unreachable server costs a warning, never a result. MLflow is imported only when a run
+is logged: it costs about a second.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+from runner.errors import TrackingError
+from runner.result import Fit
+
+DEFAULT_STORE = Path("outputs") / "mlflow.db"
+DEFAULT_ARTIFACTS = Path("outputs") / "mlartifacts"
+
+# A client pointed at a dead server otherwise retries silently for minutes.
+_HTTP_BOUNDS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
+
+
+class Tracker(Protocol):
+    def log_fit(
+        self, *, fit: Fit, params: dict[str, Any], run_dir: Path, run_name: str,
+        tags: dict[str, str],
+    ) -> str | None:
+        """Record one fit; return where to find it (or None)."""
+
+
+class NullTracker:
+    """``tracking=none``: results stay in the run folder only."""
+
+    def log_fit(self, **_: Any) -> str | None:
+        return None
+
+
+def resolve_uri(uri: str | None) -> str:
+    """``tracking.uri``, else MLFLOW_TRACKING_URI, else the SQLite store under outputs/."""
+    if uri:
+        return uri
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    return f"sqlite:///{DEFAULT_STORE.resolve()}"
+
+
+class MlflowTracker:
+    """Logs a fit as one MLflow run: config as params, numbers as metrics, files as artifacts."""
+
+    def __init__(self, uri: str | None = None, experiment: str = "mle-runner"):
+        self.uri = resolve_uri(uri)
+        self.experiment = experiment
+
+    def log_fit(self, *, fit, params, run_dir, run_name, tags):
+        check_reachable(self.uri)
+        for key, value in _HTTP_BOUNDS.items():
+            os.environ.setdefault(key, value)
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        try:
+            from mlflow.tracking import MlflowClient
+
+            client = MlflowClient(tracking_uri=self.uri)
+            experiment_id = self._experiment_id(client)
+            run = client.create_run(experiment_id, run_name=run_name, tags=tags)
+            run_id = run.info.run_id
+            status = "FAILED"
+            try:
+                _log_batch(client, run_id, params, fit_metrics(fit))
+                for name in ("results.json",):
+                    if (run_dir / name).exists():
+                        client.log_artifact(run_id, str(run_dir / name))
+                hydra_dir = run_dir / ".hydra"
+                if hydra_dir.is_dir():
+                    client.log_artifacts(run_id, str(hydra_dir), artifact_path="config")
+                status = "FINISHED"
+            finally:
+                client.set_terminated(run_id, status=status)
+        except TrackingError:
+            raise
+        except Exception as exc:  # MLflow raises many types; all mean "not logged"
+            raise TrackingError(
+                f"could not log to MLflow at {self.uri}: {type(exc).__name__}: {exc}"
+            ) from exc
+        return f"MLflow run {run_id} in experiment {self.experiment!r} ({self.uri})"
+
+    def _experiment_id(self, client) -> str:
+        found = client.get_experiment_by_name(self.experiment)
+        if found is not None:
+            return found.experiment_id
+        location = None
+        if self.uri == f"sqlite:///{DEFAULT_STORE.resolve()}":
+            location = DEFAULT_ARTIFACTS.resolve().as_uri()
+        try:
+            return client.create_experiment(self.experiment, artifact_location=location)
+        except Exception:  # created meanwhile by a parallel job
+            found = client.get_experiment_by_name(self.experiment)
+            if found is None:
+                raise
+            return found.experiment_id
+
+
+def fit_metrics(fit: Fit) -> dict[str, float]:
+    """Every number of a fit worth charting, under names MLflow accepts."""
+    metrics: dict[str, float | None] = {
+        "loglik": fit.loglik,
+        "mean_loglik": fit.mean_loglik,
+        "aic": fit.aic,
+        "bic": fit.bic,
+        "n": fit.n,
+        "k": fit.k,
+        "iterations": fit.iterations,
+        "converged": float(fit.converged),
+        "grad_norm": fit.grad_norm,
+        "wall_time": fit.wall_time,
+    }
+    for e in fit.estimates:
+        metrics[f"estimate.{e.name}"] = e.estimate
+        metrics[f"se.{e.name}"] = e.se
+        metrics[f"truth.{e.name}"] = e.truth
+        if e.ci is not None:
+            metrics[f"ci_low.{e.name}"], metrics[f"ci_high.{e.name}"] = e.ci
+    return {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(v)}
+
+
+def _log_batch(client, run_id: str, params: dict[str, Any], metrics: dict[str, float]) -> None:
+    """Few round trips: MLflow takes up to 100 params and 1000 metrics per batch."""
+    from mlflow.entities import Metric, Param
+
+    now = int(time.time() * 1000)
+    param_list = [Param(k, _param_value(v)) for k, v in params.items()]
+    metric_list = [Metric(k, v, now, 0) for k, v in metrics.items()]
+    for i in range(0, max(len(param_list), 1), 100):
+        client.log_batch(run_id, params=param_list[i : i + 100])
+    for i in range(0, len(metric_list), 1000):
+        client.log_batch(run_id, metrics=metric_list[i : i + 1000])
+
+
+def _param_value(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 500 else text[:480] + f"... ({len(text)} chars)"
+
+
+def check_reachable(uri: str, timeout: float = 3.0) -> None:
+    """Fail fast, with the reason, when an HTTP tracking server does not answer."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("http", "https"):
+        return
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise TrackingError(
+            f"the MLflow tracking server at {uri} is not reachable ({exc.strerror or exc})"
+        ) from None
