@@ -142,9 +142,7 @@ class Simplex(Constraint):
 
     def contains(self, value):
         value = np.asarray(value, dtype=float)
-        return bool(
-            value.ndim == 1 and np.all(value >= 0) and abs(value.sum() - 1.0) <= 1e-8
-        )
+        return bool(value.ndim == 1 and np.all(value >= 0) and abs(value.sum() - 1.0) <= 1e-8)
 
     def on_boundary(self, value):
         return bool(np.any(np.asarray(value) <= 0))

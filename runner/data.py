@@ -86,7 +86,9 @@ def inline(values: Sequence[Any] | None, dropna: bool = False) -> Sample:
     else:
         missing = np.zeros(raw.shape, dtype=bool)
     sample = Sample(
-        raw, "inline", {"n_given": len(raw)},
+        raw,
+        "inline",
+        {"n_given": len(raw)},
         locate=lambda i: f"data.values[{i}]",
     )
     return _handle_missing(sample, missing, dropna, "data.values")

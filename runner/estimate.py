@@ -79,7 +79,7 @@ class LikelihoodProblem:
         rows = sum(b.shape[0] for b in blocks)
         jac = np.zeros((rows, self.dim))
         r = 0
-        for p, b in zip(self.free, blocks):
+        for p, b in zip(self.free, blocks, strict=True):
             jac[r : r + b.shape[0], self.slices[p.name]] = b
             r += b.shape[0]
         return jac
@@ -117,8 +117,12 @@ def fit(
     fam = families.get(family, **family_options).for_data(x)
     data = fam.validate(x)
     return fit_validated(
-        fam, data, optimizer=optimizer, optimizer_options=optimizer_options,
-        truth=truth, fixed=fixed,
+        fam,
+        data,
+        optimizer=optimizer,
+        optimizer_options=optimizer_options,
+        truth=truth,
+        fixed=fixed,
     )
 
 
@@ -148,8 +152,10 @@ def fit_validated(
     stats = fam.reduce(data)
     problem = LikelihoodProblem(fam, stats, fixed_theta)
     outcome = opt.maximize(problem)
-    theta = {k: (np.asarray(v, dtype=float) if np.ndim(v) else float(v))
-             for k, v in outcome.theta.items()}
+    theta = {
+        k: (np.asarray(v, dtype=float) if np.ndim(v) else float(v))
+        for k, v in outcome.theta.items()
+    }
     return _assemble(fam, problem, theta, outcome, truth_theta, started)
 
 
@@ -239,7 +245,7 @@ def _score_at(fam, problem, theta, boundary) -> tuple[dict[str, float], float | 
     flat: dict[str, float] = {}
     for p in problem.free:
         g = p.constraint.tangent(theta[p.name], np.atleast_1d(np.asarray(score[p.name], float)))
-        for name, v in zip(p.component_names(), g):
+        for name, v in zip(p.component_names(), g, strict=True):
             flat[name] = float(v)
     values = np.array(list(flat.values()))
     norm = float(np.linalg.norm(values)) if values.size and np.all(np.isfinite(values)) else None

@@ -83,8 +83,17 @@ class Scipy(Optimizer):
     _USES_GRADIENT = frozenset(
         m.lower()
         for m in (
-            "CG", "BFGS", "Newton-CG", "L-BFGS-B", "TNC", "SLSQP", "dogleg",
-            "trust-ncg", "trust-krylov", "trust-exact", "trust-constr",
+            "CG",
+            "BFGS",
+            "Newton-CG",
+            "L-BFGS-B",
+            "TNC",
+            "SLSQP",
+            "dogleg",
+            "trust-ncg",
+            "trust-krylov",
+            "trust-exact",
+            "trust-constr",
         )
     )
     _NEEDS_HESSIAN = frozenset({"dogleg", "trust-ncg", "trust-krylov", "trust-exact"})

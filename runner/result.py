@@ -126,7 +126,9 @@ class Fit:
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         lines = [head, ""]
         for j, r in enumerate(rows):
-            cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
+            cells = [r[0].ljust(widths[0])] + [
+                c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)
+            ]
             lines.append("  ".join(cells).rstrip())
             if j == 0:
                 lines.append("  ".join("-" * w for w in widths))

@@ -32,7 +32,12 @@ _HTTP_BOUNDS = {
 
 class Tracker(Protocol):
     def log_fit(
-        self, *, fit: Fit, params: dict[str, Any], run_dir: Path, run_name: str,
+        self,
+        *,
+        fit: Fit,
+        params: dict[str, Any],
+        run_dir: Path,
+        run_name: str,
         tags: dict[str, str],
     ) -> str | None:
         """Record one fit; return where to find it (or None)."""
@@ -68,7 +73,12 @@ class MlflowTracker:
             os.environ.setdefault(key, value)
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         try:
+            import logging
+
             from mlflow.tracking import MlflowClient
+
+            logging.getLogger("mlflow").setLevel(logging.WARNING)
+            logging.getLogger("alembic").setLevel(logging.WARNING)
 
             client = MlflowClient(tracking_uri=self.uri)
             experiment_id = self._experiment_id(client)

@@ -166,8 +166,9 @@ class Family(ABC):
                 f"{where} has unknown parameter(s) {extra}; {self.name} has "
                 f"{self.param_names} ({self.parameterization})"
             )
-        return {p.name: _check_value(p, theta[p.name], where) for p in self.params
-                if p.name in theta}
+        return {
+            p.name: _check_value(p, theta[p.name], where) for p in self.params if p.name in theta
+        }
 
 
 def _check_value(p: Param, raw: Any, where: str) -> Any:
@@ -200,9 +201,7 @@ def as_float_array(values: Any) -> np.ndarray:
         try:
             float(v)
         except (TypeError, ValueError):
-            raise DataError(
-                f"value {v!r} is not a number", index=i, value=v
-            ) from None
+            raise DataError(f"value {v!r} is not a number", index=i, value=v) from None
     raise DataError("values could not be read as numbers")  # pragma: no cover
 
 

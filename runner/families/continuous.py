@@ -92,7 +92,9 @@ class Exponential(Family):
 
 class Gamma(Family):
     name = "gamma"
-    parameterization = "shape = k, rate = beta (mean = shape / rate; scipy: a = shape, scale = 1 / rate)"
+    parameterization = (
+        "shape = k, rate = beta (mean = shape / rate; scipy: a = shape, scale = 1 / rate)"
+    )
     support = "a number > 0"
     min_n = 2
 

@@ -14,7 +14,7 @@ from scipy import special, stats
 
 from runner.constraints import Param, positive, simplex, unit_interval
 from runner.errors import ConfigError, DataError
-from runner.families.base import Family, Stats, Theta
+from runner.families.base import Family
 
 
 def _is_integer(x: np.ndarray) -> np.ndarray:
@@ -59,7 +59,6 @@ class Bernoulli(Family):
 class Binomial(Family):
     name = "binomial"
     parameterization = "p = success probability per trial; trials fixed (model.trials)"
-    support = "an integer in 0..trials"
     discrete = True
 
     def __init__(self, trials: int):
@@ -82,8 +81,10 @@ class Binomial(Family):
         return _is_integer(x) & (x >= 0) & (x <= self.trials)
 
     def reduce(self, x):
-        log_choose = special.gammaln(self.trials + 1) - special.gammaln(x + 1) - special.gammaln(
-            self.trials - x + 1
+        log_choose = (
+            special.gammaln(self.trials + 1)
+            - special.gammaln(x + 1)
+            - special.gammaln(self.trials - x + 1)
         )
         return {
             "n": x.shape[-1],
@@ -183,9 +184,7 @@ class Categorical(Family):
     @property
     def params(self):
         if self.categories is None:
-            raise ConfigError(
-                "categorical needs its categories: set model.categories or give data"
-            )
+            raise ConfigError("categorical needs its categories: set model.categories or give data")
         labels = tuple(_label(c) for c in self.categories)
         return (Param("p", simplex, "category probabilities", len(labels), labels),)
 
@@ -195,7 +194,9 @@ class Categorical(Family):
         try:
             k = len(truth["p"])
         except TypeError:
-            raise ConfigError(f"model.truth.p = {truth['p']!r}: expected a list of probabilities")
+            raise ConfigError(
+                f"model.truth.p = {truth['p']!r}: expected a list of probabilities"
+            ) from None
         return Categorical(list(range(k)))
 
     def for_data(self, values):
@@ -223,8 +224,10 @@ class Categorical(Family):
             lookup.setdefault(c, i)
             lookup.setdefault(str(c), i)
         codes_of_distinct = np.array(
-            [lookup.get(d.item() if hasattr(d, "item") else d, lookup.get(str(d), -1))
-             for d in distinct],
+            [
+                lookup.get(d.item() if hasattr(d, "item") else d, lookup.get(str(d), -1))
+                for d in distinct
+            ],
             dtype=np.int64,
         )
         codes = codes_of_distinct[inverse]
