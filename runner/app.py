@@ -53,7 +53,7 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
         seed=cfg.seed,
         path=cfg.data.path,
         column=cfg.data.column,
-        values=_plain(cfg.data.values),
+        values=_plain(cfg.data["values"]),  # not .values: that is the dict method
         dropna=cfg.data.dropna,
     )
     family = family.for_data(sample.values)

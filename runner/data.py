@@ -126,9 +126,23 @@ def csv(path: str | Path, column: str | None, dropna: bool = False) -> Sample:
         values,
         "csv",
         {"path": str(file.resolve()), "column": column, "rows": len(values)},
-        locate=lambda i: f"{file}, line {i + 2}, column {column!r}",
+        locate=lambda i: f"{file}, line {_file_line(file, i)}, column {column!r}",
     )
     return _handle_missing(sample, missing, dropna, f"{file}, column {column!r}")
+
+
+def _file_line(file: Path, row: int) -> int:
+    """The line of the file holding data row ``row`` (0-based), as pandas read it: after
+    the header, skipping blank lines. Only called to word an error, so a scan is fine."""
+    seen = -1
+    with open(file, encoding="utf-8", errors="replace") as handle:
+        next(handle, None)  # the header
+        for number, line in enumerate(handle, start=2):
+            if line.strip():
+                seen += 1
+                if seen == row:
+                    return number
+    return row + 2
 
 
 def _handle_missing(sample: Sample, missing: np.ndarray, dropna: bool, where: str) -> Sample:

@@ -28,10 +28,17 @@ _Z = NormalDist().inv_cdf(0.5 + CI_LEVEL / 2)
 class LikelihoodProblem:
     """The log-likelihood of reduced data as a function of the free parameters' ``z``."""
 
-    def __init__(self, family: Family, stats: Stats, fixed: Theta | None = None):
+    def __init__(
+        self,
+        family: Family,
+        stats: Stats,
+        fixed: Theta | None = None,
+        init: Theta | None = None,
+    ):
         self.family = family
         self.stats = stats
         self.fixed = dict(fixed or {})
+        self.init = dict(init or {})
         self.free = [p for p in family.params if p.name not in self.fixed]
         self.n = int(stats["n"])
         self.label = family.name
@@ -48,7 +55,7 @@ class LikelihoodProblem:
         theta = dict(self.fixed)
         for p in self.free:
             value = p.constraint.from_unconstrained(z[self.slices[p.name]])
-            theta[p.name] = value if p.is_vector else float(value[0])
+            theta[p.name] = value if p.is_vector else value[0]  # np.float64: 1/0 -> inf
         return {name: theta[name] for name in self.family.param_names}
 
     def z_of(self, theta: Theta) -> np.ndarray:
@@ -84,9 +91,29 @@ class LikelihoodProblem:
             r += b.shape[0]
         return jac
 
+    def hessian(self, z: np.ndarray) -> np.ndarray:
+        """Hessian in z: central differences of the analytic gradient (or of the value)."""
+        if self.has_gradient:
+            return hessian_from_gradient(lambda w: self.value_and_grad(w)[1], z)
+        return hessian_from_value(self.value, z)
+
+    def flat(self, theta: Theta) -> dict[str, float]:
+        """Every scalar component by its flat name (``mu``, ``p.A``)."""
+        flat: dict[str, float] = {}
+        for p in self.family.params:
+            values = np.atleast_1d(theta[p.name])
+            flat.update(zip(p.component_names(), map(float, values), strict=True))
+        return flat
+
+    def em(self) -> Any:
+        """The family's EM update bound to this data, or None (not a latent-variable model)."""
+        if self.fixed:
+            return None
+        return self.family.em(self.stats)
+
     def start(self) -> np.ndarray:
         guess = self.family.initial(self.stats)
-        guess = {**guess, **self.fixed}
+        guess = {**guess, **self.init, **self.fixed}
         z = self.z_of(guess)
         return np.where(np.isfinite(z), z, np.clip(np.nan_to_num(z), -20, 20))
 
@@ -104,6 +131,7 @@ def fit(
     optimizer_options: Mapping[str, Any] | None = None,
     truth: Mapping[str, Any] | None = None,
     fixed: Mapping[str, Any] | None = None,
+    init: Mapping[str, Any] | None = None,
     **family_options: Any,
 ) -> Fit:
     """Fit ``family`` to the IID sample ``x`` by maximum likelihood.
@@ -112,7 +140,8 @@ def fit(
     settings (``trials=10`` for binomial). ``optimizer`` is ``"auto"`` (closed form where
     there is one), ``"closed_form"`` or ``"scipy"``; ``optimizer_options`` go to it
     (``{"method": "BFGS"}``). ``truth`` (known true values, for synthetic data) is
-    reported beside the estimates; ``fixed`` parameters are held, not estimated.
+    reported beside the estimates; ``fixed`` parameters are held, not estimated;
+    ``init`` overrides the iterative optimizers' data-driven starting point.
     """
     fam = families.get(family, **family_options).for_data(x)
     data = fam.validate(x)
@@ -123,6 +152,7 @@ def fit(
         optimizer_options=optimizer_options,
         truth=truth,
         fixed=fixed,
+        init=init,
     )
 
 
@@ -134,6 +164,7 @@ def fit_validated(
     optimizer_options: Mapping[str, Any] | None = None,
     truth: Mapping[str, Any] | None = None,
     fixed: Mapping[str, Any] | None = None,
+    init: Mapping[str, Any] | None = None,
 ) -> Fit:
     """``fit`` for data already checked by ``fam.validate``."""
     started = time.perf_counter()
@@ -150,8 +181,21 @@ def fit_validated(
             f"{fam.min_n} observations to identify them; got {n}"
         )
     stats = fam.reduce(data)
-    problem = LikelihoodProblem(fam, stats, fixed_theta)
-    outcome = opt.maximize(problem)
+    why = fam.degenerate(stats, {p.name for p in fam.params} - set(fixed_theta))
+    if why:
+        raise DataError(why)
+    init_theta = fam.check_theta_subset(init, "optimizer.init") if init else {}
+    problem = LikelihoodProblem(fam, stats, fixed_theta, init_theta)
+    if problem.dim == 0:
+        outcome = optimizers.Outcome(
+            problem.theta(np.zeros(0)),
+            "none",
+            0,
+            True,
+            "every parameter is fixed: nothing to estimate",
+        )
+    else:
+        outcome = _prefer_exact_boundary(problem, opt.maximize(problem))
     theta = {
         k: (np.asarray(v, dtype=float) if np.ndim(v) else float(v))
         for k, v in outcome.theta.items()
@@ -159,18 +203,44 @@ def fit_validated(
     return _assemble(fam, problem, theta, outcome, truth_theta, started)
 
 
+def _prefer_exact_boundary(problem, outcome):
+    """A numerical optimizer only approaches a maximum on the boundary (p = 0 exactly):
+    where the closed form puts it there and is no worse, report the exact value."""
+    exact = problem.closed_form()
+    if exact is None or outcome.optimizer == "closed_form":
+        return outcome
+    at_edge = [p.name for p in problem.free if p.constraint.on_boundary(exact[p.name])]
+    if not at_edge:
+        return outcome
+    with np.errstate(all="ignore"):
+        exact_value = problem.family.loglik(problem.stats, exact)
+        found_value = problem.family.loglik(problem.stats, outcome.theta)
+    if not exact_value >= found_value - 1e-9 * max(1.0, abs(found_value)):
+        return outcome
+    outcome.theta = exact
+    outcome.message += (
+        f"; the maximum lies on the boundary ({', '.join(at_edge)}), which {outcome.optimizer} "
+        "only approaches: reporting the exact boundary value"
+    )
+    return outcome
+
+
 def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
     notes: list[str] = []
     with np.errstate(all="ignore"):
         loglik = float(fam.loglik(problem.stats, theta))
     boundary = {p.name: p.constraint.on_boundary(theta[p.name]) for p in problem.free}
+    if fam.se_source == "none":  # support depends on the parameters: always at an edge
+        boundary = dict.fromkeys(boundary, True)
     if not np.isfinite(loglik):
         notes.append(
             "the log-likelihood is unbounded at this estimate (e.g. zero spread in the data): "
             "the MLE does not exist as an interior point"
         )
     on_boundary = [name for name, b in boundary.items() if b]
-    if on_boundary:
+    if fam.se_source == "none":
+        notes.append(fam.irregular_note)
+    elif on_boundary:
         notes.append(
             f"{', '.join(on_boundary)} on the boundary of the parameter space: the score need "
             "not be zero there and Wald standard errors do not apply"
@@ -179,7 +249,10 @@ def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
     score_flat, grad_norm = _score_at(fam, problem, theta, boundary)
     cov = None
     if not on_boundary and np.isfinite(loglik) and problem.dim > 0:
-        cov, why = _covariance(problem, theta)
+        if fam.se_source == "expected":
+            cov, why = _expected_covariance(fam, problem, theta)
+        else:
+            cov, why = _covariance(problem, theta)
         if why:
             notes.append(why)
 
@@ -226,6 +299,7 @@ def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
         wall_time=time.perf_counter() - started,
         covariance=cov,
         notes=notes,
+        trace=outcome.trace,
         options={k: v for k, v in fam.options().items() if v is not None},
     )
 
@@ -269,11 +343,11 @@ def _covariance(problem: LikelihoodProblem, theta: Theta) -> tuple[np.ndarray | 
     z = problem.z_of(theta)
     if not np.all(np.isfinite(z)):
         return None, "the estimate is at the edge of the parameter space: no standard errors"
-    if problem.has_gradient:
-        hess = hessian_from_gradient(lambda w: problem.value_and_grad(w)[1], z)
-    else:
-        hess = hessian_from_value(problem.value, z)
-    info = -hess
+    info = -problem.hessian(z)
+    if not np.all(np.isfinite(info)):
+        return None, (
+            "the Hessian of the log-likelihood is not finite at the estimate: no standard errors"
+        )
     try:
         np.linalg.cholesky(info)
     except np.linalg.LinAlgError:
@@ -284,3 +358,16 @@ def _covariance(problem: LikelihoodProblem, theta: Theta) -> tuple[np.ndarray | 
     cov_z = np.linalg.inv(info)
     jac = problem.jacobian(z)
     return jac @ cov_z @ jac.T, ""
+
+
+def _expected_covariance(fam, problem, theta) -> tuple[np.ndarray | None, str]:
+    """Inverse of n times the expected information, for families whose log-likelihood is
+    not twice differentiable at the MLE (laplace: |x - mu|)."""
+    info = fam.fisher_information(theta)
+    names = fam.param_names
+    keep = [names.index(p.name) for p in problem.free]
+    sub = problem.n * np.asarray(info)[np.ix_(keep, keep)]
+    return np.linalg.inv(sub), (
+        f"{fam.name}: standard errors from the expected (Fisher) information, because the "
+        "log-likelihood is not twice differentiable at the estimate"
+    )

@@ -1,9 +1,11 @@
 """Maximizers of a log-likelihood in unconstrained coordinates.
 
 An optimizer sees a ``Problem``: a function of an unconstrained vector ``z`` (with its
-gradient, where known), a starting point and, possibly, an exact solution. It knows
-nothing of which family it is maximizing; the family's constraints were turned into
-bijections before it was called.
+gradient, where known), a starting point and, possibly, an exact solution or an EM
+update. It knows nothing of which family it is maximizing; the family's constraints were
+turned into bijections before it was called. Iterative optimizers record a trace
+(iteration, log-likelihood, gradient norm, parameter values) so the climb to the maximum
+can be plotted.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from runner.errors import ConfigError
-from runner.numdiff import hessian_from_gradient
 
 
 class Problem(Protocol):
@@ -31,11 +32,17 @@ class Problem(Protocol):
 
     def value_and_grad(self, z: np.ndarray) -> tuple[float, np.ndarray]: ...
 
+    def hessian(self, z: np.ndarray) -> np.ndarray: ...
+
     def start(self) -> np.ndarray: ...
 
     def closed_form(self) -> dict[str, Any] | None: ...
 
     def theta(self, z: np.ndarray) -> dict[str, Any]: ...
+
+    def flat(self, theta: dict[str, Any]) -> dict[str, float]: ...
+
+    def em(self) -> Any: ...
 
 
 @dataclass
@@ -47,7 +54,7 @@ class Outcome:
     iterations: int
     converged: bool
     message: str
-    trace: list[dict[str, Any]] = field(default_factory=list)
+    trace: list[dict[str, float]] = field(default_factory=list)
 
 
 class Optimizer(ABC):
@@ -61,6 +68,17 @@ class Optimizer(ABC):
         return {}
 
 
+def _record(problem: Problem, iteration: int, z: np.ndarray, value: float, grad) -> dict:
+    """One trace row: the log-likelihood, the gradient norm in z, the natural parameters."""
+    row = {
+        "iteration": iteration,
+        "loglik": float(value),
+        "grad_norm": float(np.linalg.norm(grad)) if grad is not None else float("nan"),
+    }
+    row.update(problem.flat(problem.theta(z)))
+    return row
+
+
 class ClosedForm(Optimizer):
     """The solution of the score equations, where the family has one."""
 
@@ -70,7 +88,8 @@ class ClosedForm(Optimizer):
         theta = problem.closed_form()
         if theta is None:
             raise ConfigError(
-                f"{problem.label} has no closed-form MLE; use optimizer=auto or optimizer=scipy"
+                f"{problem.label} has no closed-form MLE here; use optimizer=auto, "
+                "optimizer=scipy or optimizer=newton"
             )
         return Outcome(theta, self.name, 0, True, "solved the score equations in closed form")
 
@@ -83,19 +102,10 @@ class Scipy(Optimizer):
     _USES_GRADIENT = frozenset(
         m.lower()
         for m in (
-            "CG",
-            "BFGS",
-            "Newton-CG",
-            "L-BFGS-B",
-            "TNC",
-            "SLSQP",
-            "dogleg",
-            "trust-ncg",
-            "trust-krylov",
-            "trust-exact",
-            "trust-constr",
+            "CG", "BFGS", "Newton-CG", "L-BFGS-B", "TNC", "SLSQP", "dogleg",
+            "trust-ncg", "trust-krylov", "trust-exact", "trust-constr",
         )
-    )
+    )  # fmt: skip
     _NEEDS_HESSIAN = frozenset({"dogleg", "trust-ncg", "trust-krylov", "trust-exact"})
 
     def __init__(
@@ -130,6 +140,13 @@ class Scipy(Optimizer):
                 return np.inf, np.zeros_like(z)
             return -value * scale, -grad * scale
 
+        trace: list[dict] = []
+
+        def callback(*args):
+            z = np.asarray(getattr(args[0], "x", args[0]), dtype=float)
+            value, grad = problem.value_and_grad(z)
+            trace.append(_record(problem, len(trace), z, value, grad))
+
         kwargs: dict[str, Any] = {"method": self.method, "tol": self.tol}
         if use_grad:
             kwargs["jac"] = True
@@ -137,30 +154,177 @@ class Scipy(Optimizer):
         else:
             fun = negative
         if method in self._NEEDS_HESSIAN:
-            if not problem.has_gradient:
-                raise ConfigError(f"optimizer.method={self.method} needs an analytic score")
-            kwargs["hess"] = lambda z: hessian_from_gradient(
-                lambda w: -problem.value_and_grad(w)[1] * scale, z
-            )
+            kwargs["hess"] = lambda z: -problem.hessian(z) * scale
         options = dict(self.extra)
         if self.maxiter is not None:
             options["maxiter"] = self.maxiter
+        z0 = problem.start()
+        callback(z0)
         try:
-            result = minimize(fun, problem.start(), options=options, **kwargs)
+            result = minimize(fun, z0, options=options, callback=callback, **kwargs)
         except ValueError as exc:  # unknown method, bad option
             raise ConfigError(f"scipy.optimize.minimize refused the settings: {exc}") from None
         iterations = int(getattr(result, "nit", 0) or getattr(result, "nfev", 0))
+        final = problem.flat(problem.theta(result.x))
+        if any(trace[-1].get(k) != v for k, v in final.items()):
+            callback(result.x)
         return Outcome(
             problem.theta(result.x),
             f"scipy:{self.method}",
             iterations,
             bool(result.success),
             str(result.message),
+            trace,
         )
 
 
+class Newton(Optimizer):
+    """Newton-Raphson on the score equations, in unconstrained coordinates.
+
+    Each step solves ``H d = -g``; where ``H`` is not negative definite (far from the
+    maximum) the step falls back to the gradient direction. The step is halved until the
+    log-likelihood does not decrease, so every iteration climbs.
+    """
+
+    name = "newton"
+
+    def __init__(self, tol: float = 1e-9, maxiter: int = 100):
+        self.tol = tol
+        self.maxiter = maxiter
+
+    def options(self):
+        return {"tol": self.tol, "maxiter": self.maxiter}
+
+    def maximize(self, problem):
+        z = problem.start()
+        value, grad = problem.value_and_grad(z)
+        trace = [_record(problem, 0, z, value, grad)]
+        scale = 1.0 / max(problem.n, 1)
+        message = f"reached maxiter={self.maxiter}"
+        for iteration in range(1, self.maxiter + 1):
+            if np.max(np.abs(grad)) * scale < self.tol:
+                message = "the score is zero (within tol) at the estimate"
+                break
+            step = _newton_step(problem.hessian(z), grad)
+            z_new, value_new, grad_new, halvings = _halve_until_no_worse(problem, z, step, value)
+            if halvings < 0:
+                message = "step halving found no point with a higher log-likelihood"
+                break
+            z, value, grad = z_new, value_new, grad_new
+            trace.append(_record(problem, iteration, z, value, grad))
+        # Where halving stalls at machine precision, the score may be zero to ~sqrt(tol).
+        converged = bool(np.max(np.abs(grad)) * scale < max(self.tol, 1e-7))
+        return Outcome(problem.theta(z), self.name, len(trace) - 1, converged, message, trace)
+
+
+def _newton_step(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """Solve ``H d = -g``, with the curvature's signs made negative where ``H`` is not
+    negative definite (far from the maximum), so ``d`` always points uphill."""
+    eigenvalues, vectors = np.linalg.eigh(-hess)
+    floor = 1e-10 * max(1.0, float(np.max(np.abs(eigenvalues), initial=0.0)))
+    curvature = np.maximum(np.abs(eigenvalues), floor)
+    return vectors @ ((vectors.T @ grad) / curvature)
+
+
+class GradientAscent(Optimizer):
+    """Plain gradient ascent on the per-observation log-likelihood in unconstrained
+    coordinates. The learning rate is halved whenever a step would go downhill."""
+
+    name = "gradient_ascent"
+
+    def __init__(self, learning_rate: float = 0.5, tol: float = 1e-6, maxiter: int = 20000):
+        if learning_rate <= 0:
+            raise ConfigError(f"optimizer.learning_rate = {learning_rate}: expected > 0")
+        self.learning_rate = learning_rate
+        self.tol = tol
+        self.maxiter = maxiter
+
+    def options(self):
+        return {"learning_rate": self.learning_rate, "tol": self.tol, "maxiter": self.maxiter}
+
+    def maximize(self, problem):
+        z = problem.start()
+        value, grad = problem.value_and_grad(z)
+        scale = 1.0 / max(problem.n, 1)
+        rate = self.learning_rate
+        trace = [_record(problem, 0, z, value, grad)]
+        every = max(1, self.maxiter // 1000)  # keep traces of long runs to ~1000 rows
+        converged, message = False, f"reached maxiter={self.maxiter}"
+        for iteration in range(1, self.maxiter + 1):
+            if np.linalg.norm(grad) * scale < self.tol:
+                converged, message = True, "gradient norm below tol"
+                break
+            candidate = z + rate * grad * scale
+            new_value, new_grad = problem.value_and_grad(candidate)
+            if not np.isfinite(new_value) or new_value < value:
+                rate /= 2
+                if rate < 1e-12:
+                    message = "learning rate underflow: no ascent step found"
+                    break
+                continue
+            z, value, grad = candidate, new_value, new_grad
+            if iteration % every == 0:
+                trace.append(_record(problem, iteration, z, value, grad))
+        else:
+            iteration = self.maxiter
+        if trace[-1]["iteration"] != iteration:
+            trace.append(_record(problem, iteration, z, value, grad))
+        return Outcome(problem.theta(z), self.name, iteration, converged, message, trace)
+
+
+class EM(Optimizer):
+    """Expectation-maximization for families that provide an EM update (mixtures), from
+    several starts; the best maximum found is kept and its climb is the trace."""
+
+    name = "em"
+
+    def __init__(self, tol: float = 1e-8, maxiter: int = 1000, starts: int = 10, seed: int = 0):
+        if starts < 1:
+            raise ConfigError(f"optimizer.starts = {starts}: expected >= 1")
+        self.tol = tol
+        self.maxiter = maxiter
+        self.starts = starts
+        self.seed = seed
+
+    def options(self):
+        return {"tol": self.tol, "maxiter": self.maxiter, "starts": self.starts}
+
+    def maximize(self, problem):
+        em = problem.em()
+        if em is None:
+            raise ConfigError(
+                f"optimizer=em needs a family with latent variables (a mixture); "
+                f"{problem.label} has none: use optimizer=auto"
+            )
+        rng = np.random.default_rng(self.seed)
+        best = None
+        for start in em.starts(self.starts, rng):
+            run = self._climb(problem, em, start)
+            if best is None or run[1] > best[1]:
+                best = run
+        theta, _, iterations, converged, trace = best
+        message = f"EM from {self.starts} start(s); best run " + (
+            "converged" if converged else f"stopped at maxiter={self.maxiter}"
+        )
+        return Outcome(theta, self.name, iterations, converged, message, trace)
+
+    def _climb(self, problem, em, theta):
+        value = em.loglik(theta)
+        trace = [{"iteration": 0, "loglik": float(value), "grad_norm": float("nan"),
+                  **problem.flat(theta)}]  # fmt: skip
+        for iteration in range(1, self.maxiter + 1):
+            theta = em.step(theta)
+            new_value = em.loglik(theta)
+            trace.append({"iteration": iteration, "loglik": float(new_value),
+                          "grad_norm": float("nan"), **problem.flat(theta)})  # fmt: skip
+            if abs(new_value - value) <= self.tol * max(1.0, abs(new_value)):
+                return theta, new_value, iteration, True, trace
+            value = new_value
+        return theta, value, self.maxiter, False, trace
+
+
 class Auto(Optimizer):
-    """The closed form where the family has one, else ``scipy`` with its defaults."""
+    """The closed form where the family has one, EM for mixtures, else ``scipy``."""
 
     name = "auto"
 
@@ -173,10 +337,30 @@ class Auto(Optimizer):
     def maximize(self, problem):
         if problem.closed_form() is not None:
             return ClosedForm().maximize(problem)
+        if problem.em() is not None:
+            return EM().maximize(problem)
         return self.fallback.maximize(problem)
 
 
-_REGISTRY: dict[str, type[Optimizer]] = {cls.name: cls for cls in (Auto, ClosedForm, Scipy)}
+def _halve_until_no_worse(problem, z, step, value, max_halvings: int = 50):
+    """``z + t step`` for the largest ``t = 2^-h`` that does not lower the log-likelihood."""
+    # Near the maximum the gain of a step is below the rounding of the log-likelihood:
+    # a step that loses no more than rounding noise is accepted, or Newton would stall.
+    slack = 1e-12 * max(1.0, abs(value))
+    t = 1.0
+    for halvings in range(max_halvings + 1):
+        candidate = z + t * step
+        new_value, new_grad = problem.value_and_grad(candidate)
+        if np.isfinite(new_value) and new_value >= value - slack:
+            return candidate, new_value, new_grad, halvings
+        t /= 2
+    _, grad = problem.value_and_grad(z)
+    return z, value, grad, -1
+
+
+_REGISTRY: dict[str, type[Optimizer]] = {
+    cls.name: cls for cls in (Auto, ClosedForm, Scipy, Newton, GradientAscent, EM)
+}
 
 
 def available() -> list[str]:

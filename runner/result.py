@@ -57,6 +57,7 @@ class Fit:
     wall_time: float
     covariance: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    trace: list[dict[str, float]] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -31,6 +31,11 @@ class Family(ABC):
     support: ClassVar[str] = ""
     discrete: ClassVar[bool] = False
     min_n: ClassVar[int] = 1
+    # Where standard errors come from: "observed" information (the default), "expected"
+    # (the log-likelihood is not twice differentiable at the MLE, e.g. laplace), or
+    # "none" (the support depends on the parameters, e.g. uniform).
+    se_source: ClassVar[str] = "observed"
+    irregular_note: ClassVar[str] = ""
 
     # ---- what the family is -------------------------------------------------------------
     @property
@@ -76,21 +81,21 @@ class Family(ABC):
         x = as_float_array(values)
         bad = ~np.isfinite(x)
         if bad.any():
-            i = int(np.argmax(bad))
+            i, value = _first(bad, x)
             raise DataError(
-                f"value {x[i]} is missing or infinite; the data must be finite numbers "
+                f"value {value} is missing or infinite; the data must be finite numbers "
                 "(set data.dropna=true to drop missing values)",
                 index=i,
-                value=x[i],
+                value=value,
             )
         bad = ~self.in_support(x)
         if bad.any():
-            i = int(np.argmax(bad))
+            i, value = _first(bad, x)
             raise DataError(
-                f"value {_fmt(x[i])} is outside the support of {self.name}: "
+                f"value {_fmt(value)} is outside the support of {self.name}: "
                 f"expected {self.support}",
                 index=i,
-                value=x[i],
+                value=value,
             )
         return x
 
@@ -123,12 +128,24 @@ class Family(ABC):
     def has_closed_form(self) -> bool:
         return type(self).closed_form is not Family.closed_form
 
+    def degenerate(self, stats: Stats, free: set[str]) -> str | None:
+        """Why the MLE does not exist for these data (e.g. no spread), or None.
+
+        ``free`` names the parameters being estimated: holding the one that runs off
+        (gaussian ``sigma``) makes the problem well posed again.
+        """
+        return None
+
     def initial(self, stats: Stats) -> Theta:
         """A data-driven starting point for numerical optimizers (method of moments)."""
         start = self.closed_form(stats)
         if start is None:
             raise NotImplementedError(f"{self.name} must define initial()")
         return start
+
+    def em(self, stats: Stats) -> Any:
+        """An EM updater bound to the data (mixtures), or None."""
+        return None
 
     def fisher_information(self, theta: Theta) -> np.ndarray | None:
         """Expected information per observation (the Cramer-Rao bound's inverse), if known."""
@@ -203,6 +220,12 @@ def as_float_array(values: Any) -> np.ndarray:
         except (TypeError, ValueError):
             raise DataError(f"value {v!r} is not a number", index=i, value=v) from None
     raise DataError("values could not be read as numbers")  # pragma: no cover
+
+
+def _first(bad: np.ndarray, x: np.ndarray) -> tuple[int, float]:
+    """The row (first-axis position) and value of the first flagged entry."""
+    flat = int(np.argmax(bad.ravel()))
+    return int(np.unravel_index(flat, x.shape)[0]), x.ravel()[flat]
 
 
 def _fmt(v: float) -> str:

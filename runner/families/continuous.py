@@ -13,6 +13,17 @@ from scipy import special, stats
 from runner.constraints import Param, positive, real
 from runner.families.base import Family
 
+_CONSTANT = (
+    "all values are equal: the {name} likelihood grows without bound as {param}, so the "
+    "MLE does not exist (hold that parameter with model.fixed, or give data with spread)"
+)
+
+
+def _no_spread(m2, n, mean, squared: bool = False) -> bool:
+    """True when the sum of squared deviations is zero up to rounding of the mean."""
+    spread = m2 if squared else m2 / n
+    return bool(spread <= (16 * np.finfo(float).eps * np.abs(mean)) ** 2)
+
 
 class Gaussian(Family):
     name = "gaussian"
@@ -49,6 +60,10 @@ class Gaussian(Family):
     def closed_form(self, stats):
         return {"mu": stats["mean"], "sigma": np.sqrt(stats["m2"] / stats["n"])}
 
+    def degenerate(self, stats, free):
+        if "sigma" in free and _no_spread(stats["m2"], stats["n"], stats["mean"]):
+            return _CONSTANT.format(name=self.name, param="sigma -> 0")
+
     def fisher_information(self, theta):
         s2 = theta["sigma"] ** 2
         return np.array([[1 / s2, 0.0], [0.0, 2 / s2]])
@@ -82,6 +97,14 @@ class Exponential(Family):
     def closed_form(self, stats):
         with np.errstate(divide="ignore"):
             return {"rate": stats["n"] / stats["total"]}
+
+    def degenerate(self, stats, free):
+        if "rate" in free and stats["total"] == 0:
+            return (
+                "every value is 0: the exponential likelihood grows without bound as "
+                "rate -> infinity, so the MLE does not exist"
+            )
+        return None
 
     def fisher_information(self, theta):
         return np.array([[1 / theta["rate"] ** 2]])
@@ -123,6 +146,13 @@ class Gamma(Family):
             "rate": n * a / b - stats["total"],
         }
 
+    def degenerate(self, stats, free):
+        n = stats["n"]
+        s = np.log(stats["total"] / n) - stats["log_total"] / n
+        if "shape" in free and s <= 16 * np.finfo(float).eps:
+            return _CONSTANT.format(name=self.name, param="shape -> infinity")
+        return None
+
     def initial(self, stats):
         """Method of moments, refined by the closed-form approximation of Minka (2002)."""
         n = stats["n"]
@@ -138,3 +168,339 @@ class Gamma(Family):
 
     def scipy_dist(self, theta):
         return stats.gamma(theta["shape"], scale=1 / theta["rate"])
+
+
+class Lognormal(Family):
+    name = "lognormal"
+    parameterization = (
+        "mu, sigma = mean and standard deviation of log x (scipy: s = sigma, scale = exp(mu))"
+    )
+    support = "a number > 0"
+    min_n = 2
+
+    @property
+    def params(self):
+        return (
+            Param("mu", real, "mean of log x"),
+            Param("sigma", positive, "standard deviation of log x"),
+        )
+
+    def in_support(self, x):
+        return x > 0
+
+    def reduce(self, x):
+        logs = np.log(x)
+        stats = Gaussian().reduce(logs)
+        stats["log_total"] = logs.sum(axis=-1)
+        return stats
+
+    def loglik(self, stats, theta):
+        return Gaussian().loglik(stats, theta) - stats["log_total"]
+
+    def degenerate(self, stats, free):
+        return Gaussian().degenerate(stats, free) and _CONSTANT.format(
+            name=self.name, param="sigma -> 0"
+        )
+
+    def score(self, stats, theta):
+        return Gaussian().score(stats, theta)
+
+    def closed_form(self, stats):
+        return Gaussian().closed_form(stats)
+
+    def fisher_information(self, theta):
+        return Gaussian().fisher_information(theta)
+
+    def scipy_dist(self, theta):
+        return stats.lognorm(theta["sigma"], scale=np.exp(theta["mu"]))
+
+
+class Beta(Family):
+    name = "beta"
+    parameterization = "a, b = shape parameters (mean = a / (a + b))"
+    support = "a number strictly between 0 and 1"
+    min_n = 2
+
+    @property
+    def params(self):
+        return (Param("a", positive, "shape alpha"), Param("b", positive, "shape beta"))
+
+    def in_support(self, x):
+        return (x > 0) & (x < 1)
+
+    def reduce(self, x):
+        return {
+            "n": x.shape[-1],
+            "mean": x.mean(axis=-1),
+            "mean_square": np.einsum("...i,...i->...", x, x) / x.shape[-1],
+            "log_total": np.log(x).sum(axis=-1),
+            "log1m_total": np.log1p(-x).sum(axis=-1),
+        }
+
+    def loglik(self, stats, theta):
+        a, b, n = theta["a"], theta["b"], stats["n"]
+        return (
+            -n * special.betaln(a, b)
+            + (a - 1) * stats["log_total"]
+            + (b - 1) * stats["log1m_total"]
+        )
+
+    def score(self, stats, theta):
+        a, b, n = theta["a"], theta["b"], stats["n"]
+        both = special.digamma(a + b)
+        return {
+            "a": n * (both - special.digamma(a)) + stats["log_total"],
+            "b": n * (both - special.digamma(b)) + stats["log1m_total"],
+        }
+
+    def degenerate(self, stats, free):
+        m = stats["mean"]
+        if free and _no_spread(stats["mean_square"] - m**2, 1, m, squared=True):
+            return _CONSTANT.format(name=self.name, param="a, b -> infinity")
+        return None
+
+    def initial(self, stats):
+        """Method of moments (a = b = 1 if the sample variance is too large for a beta)."""
+        m = stats["mean"]
+        v = stats["mean_square"] - m**2
+        common = m * (1 - m) / np.maximum(v, 1e-300) - 1
+        common = np.where(common > 0, common, 2.0)
+        return {"a": m * common, "b": (1 - m) * common}
+
+    def fisher_information(self, theta):
+        a, b = theta["a"], theta["b"]
+        both = special.polygamma(1, a + b)
+        return np.array(
+            [[special.polygamma(1, a) - both, -both], [-both, special.polygamma(1, b) - both]]
+        )
+
+    def scipy_dist(self, theta):
+        return stats.beta(theta["a"], theta["b"])
+
+
+class Weibull(Family):
+    name = "weibull"
+    parameterization = "shape k, scale lambda (scipy weibull_min: c = shape, scale = scale)"
+    support = "a number > 0"
+    min_n = 2
+
+    @property
+    def params(self):
+        return (Param("shape", positive, "shape k"), Param("scale", positive, "scale lambda"))
+
+    def in_support(self, x):
+        return x > 0
+
+    def reduce(self, x):
+        logs = np.log(x)
+        return {"n": x.shape[-1], "log_x": logs, "log_total": logs.sum(axis=-1)}
+
+    def _scaled_powers(self, stats, theta):
+        """(x / scale)^shape, computed on the log scale."""
+        k, lam = theta["shape"], theta["scale"]
+        log_ratio = stats["log_x"] - np.expand_dims(np.log(lam), -1)
+        return np.exp(np.expand_dims(k, -1) * log_ratio), log_ratio
+
+    def loglik(self, stats, theta):
+        k, lam, n = theta["shape"], theta["scale"], stats["n"]
+        powers, _ = self._scaled_powers(stats, theta)
+        return (
+            n * (np.log(k) - k * np.log(lam)) + (k - 1) * stats["log_total"] - powers.sum(axis=-1)
+        )
+
+    def score(self, stats, theta):
+        k, lam, n = theta["shape"], theta["scale"], stats["n"]
+        powers, log_ratio = self._scaled_powers(stats, theta)
+        return {
+            "shape": n / k + (log_ratio * (1 - powers)).sum(axis=-1),
+            "scale": k / lam * (powers.sum(axis=-1) - n),
+        }
+
+    def degenerate(self, stats, free):
+        if "shape" in free and np.ptp(stats["log_x"], axis=-1) == 0:
+            return _CONSTANT.format(name=self.name, param="shape -> infinity")
+        return None
+
+    def initial(self, stats):
+        """From the moments of log x, which follow a Gumbel law."""
+        n = stats["n"]
+        mean_log = stats["log_total"] / n
+        sd_log = np.sqrt(np.mean((stats["log_x"] - np.expand_dims(mean_log, -1)) ** 2, axis=-1))
+        k = np.pi / (np.sqrt(6) * np.maximum(sd_log, 1e-12))
+        return {"shape": k, "scale": np.exp(mean_log + np.euler_gamma / k)}
+
+    def fisher_information(self, theta):
+        k, lam = theta["shape"], theta["scale"]
+        g = 1 - np.euler_gamma
+        return np.array([[(g**2 + np.pi**2 / 6) / k**2, -g / lam], [-g / lam, k**2 / lam**2]])
+
+    def scipy_dist(self, theta):
+        return stats.weibull_min(theta["shape"], scale=theta["scale"])
+
+
+class Laplace(Family):
+    """Not differentiable in ``mu`` at the data points: the MLE is the sample median and
+    standard errors come from the expected information."""
+
+    name = "laplace"
+    parameterization = "mu = location (median), b = scale (mean absolute deviation)"
+    support = "any real number"
+    min_n = 2
+    se_source = "expected"
+
+    @property
+    def params(self):
+        return (Param("mu", real, "location (median)"), Param("b", positive, "scale"))
+
+    def reduce(self, x):
+        return {"n": x.shape[-1], "x": x, "median": np.median(x, axis=-1)}
+
+    def _abs_total(self, stats, mu):
+        return np.abs(stats["x"] - np.expand_dims(mu, -1)).sum(axis=-1)
+
+    def loglik(self, stats, theta):
+        mu, b, n = theta["mu"], theta["b"], stats["n"]
+        return -n * np.log(2 * b) - self._abs_total(stats, mu) / b
+
+    def score(self, stats, theta):
+        mu, b, n = theta["mu"], theta["b"], stats["n"]
+        signs = np.sign(stats["x"] - np.expand_dims(mu, -1)).sum(axis=-1)
+        return {"mu": signs / b, "b": -n / b + self._abs_total(stats, mu) / b**2}
+
+    def degenerate(self, stats, free):
+        if "b" in free and np.ptp(stats["x"], axis=-1) == 0:
+            return _CONSTANT.format(name=self.name, param="b -> 0")
+        return None
+
+    def closed_form(self, stats):
+        mu = stats["median"]
+        return {"mu": mu, "b": self._abs_total(stats, mu) / stats["n"]}
+
+    def fisher_information(self, theta):
+        b2 = theta["b"] ** 2
+        return np.array([[1 / b2, 0.0], [0.0, 1 / b2]])
+
+    def scipy_dist(self, theta):
+        return stats.laplace(theta["mu"], theta["b"])
+
+
+class Uniform(Family):
+    """The support depends on the parameters: the MLE is (min, max), on the boundary of
+    the region the data allow, and the regularity conditions of Wald theory fail."""
+
+    name = "uniform"
+    parameterization = "low, high = the ends of the interval"
+    support = "any real number (the fit sets the interval to the data's range)"
+    min_n = 2
+    se_source = "none"
+    irregular_note = (
+        "the uniform MLE is (min, max) of the data: the likelihood is maximal at the edge of "
+        "the parameters the data allow, so the score is not zero there and Wald standard "
+        "errors do not apply"
+    )
+
+    @property
+    def params(self):
+        return (Param("low", real, "lower end"), Param("high", real, "upper end"))
+
+    def reduce(self, x):
+        return {"n": x.shape[-1], "min": x.min(axis=-1), "max": x.max(axis=-1)}
+
+    def loglik(self, stats, theta):
+        low, high, n = theta["low"], theta["high"], stats["n"]
+        inside = (low <= stats["min"]) & (stats["max"] <= high) & (high > low)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(inside, -n * np.log(high - low), -np.inf)
+
+    def closed_form(self, stats):
+        return {"low": stats["min"], "high": stats["max"]}
+
+    def degenerate(self, stats, free):
+        if free and stats["min"] == stats["max"]:
+            return _CONSTANT.format(name=self.name, param="high - low -> 0")
+        return None
+
+    def scipy_dist(self, theta):
+        return stats.uniform(theta["low"], theta["high"] - theta["low"])
+
+
+class StudentT(Family):
+    name = "student_t"
+    parameterization = (
+        "df = degrees of freedom, mu = location, sigma = scale (scipy t: df, loc, scale)"
+    )
+    support = "any real number"
+    min_n = 3
+
+    @property
+    def params(self):
+        return (
+            Param("df", positive, "degrees of freedom"),
+            Param("mu", real, "location"),
+            Param("sigma", positive, "scale"),
+        )
+
+    def reduce(self, x):
+        return {"n": x.shape[-1], "x": x}
+
+    def _r2(self, stats, theta):
+        r = (stats["x"] - np.expand_dims(theta["mu"], -1)) / np.expand_dims(theta["sigma"], -1)
+        return r, r * r
+
+    def loglik(self, stats, theta):
+        nu, sigma, n = theta["df"], theta["sigma"], stats["n"]
+        _, r2 = self._r2(stats, theta)
+        nu_ = np.expand_dims(nu, -1)
+        return n * (
+            special.gammaln((nu + 1) / 2)
+            - special.gammaln(nu / 2)
+            - 0.5 * np.log(nu * np.pi)
+            - np.log(sigma)
+        ) - ((nu_ + 1) / 2 * np.log1p(r2 / nu_)).sum(axis=-1)
+
+    def score(self, stats, theta):
+        nu, sigma, n = theta["df"], theta["sigma"], stats["n"]
+        r, r2 = self._r2(stats, theta)
+        nu_ = np.expand_dims(nu, -1)
+        w = (nu_ + 1) / (nu_ + r2)
+        return {
+            "df": n * 0.5 * (special.digamma((nu + 1) / 2) - special.digamma(nu / 2) - 1 / nu)
+            + (-0.5 * np.log1p(r2 / nu_) + w * r2 / (2 * nu_)).sum(axis=-1),
+            "mu": (w * r).sum(axis=-1) / sigma,
+            "sigma": (-1 + w * r2).sum(axis=-1) / sigma,
+        }
+
+    def degenerate(self, stats, free):
+        if "sigma" in free and np.ptp(stats["x"], axis=-1) == 0:
+            return _CONSTANT.format(name=self.name, param="sigma -> 0")
+        return None
+
+    def initial(self, stats):
+        """Median and scaled MAD for location and scale; df from the sample kurtosis."""
+        x = stats["x"]
+        mu = np.median(x, axis=-1)
+        mad = np.median(np.abs(x - np.expand_dims(mu, -1)), axis=-1)
+        sigma = np.maximum(1.4826 * mad, 1e-12)
+        z = (x - np.expand_dims(x.mean(axis=-1), -1)) / np.maximum(x.std(axis=-1), 1e-300)[
+            ..., None
+        ]
+        excess = np.mean(z**4, axis=-1) - 3
+        df = np.where(excess > 0, 6 / np.maximum(excess, 1e-12) + 4, 30.0)
+        return {"df": np.clip(df, 1.0, 100.0), "mu": mu, "sigma": sigma}
+
+    def fisher_information(self, theta):
+        nu, sigma = theta["df"], theta["sigma"]
+        i_nu = 0.25 * (special.polygamma(1, nu / 2) - special.polygamma(1, (nu + 1) / 2)) - (
+            nu + 5
+        ) / (2 * nu * (nu + 1) * (nu + 3))
+        i_nu_sigma = -2 / (sigma * (nu + 1) * (nu + 3))
+        return np.array(
+            [
+                [i_nu, 0.0, i_nu_sigma],
+                [0.0, (nu + 1) / ((nu + 3) * sigma**2), 0.0],
+                [i_nu_sigma, 0.0, 2 * nu / ((nu + 3) * sigma**2)],
+            ]
+        )
+
+    def scipy_dist(self, theta):
+        return stats.t(theta["df"], theta["mu"], theta["sigma"])

@@ -62,7 +62,11 @@ class Binomial(Family):
     discrete = True
 
     def __init__(self, trials: int):
-        if isinstance(trials, bool) or not float(trials).is_integer() or trials < 1:
+        try:
+            ok = not isinstance(trials, bool) and float(trials).is_integer() and trials >= 1
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
             raise ConfigError(f"model.trials = {trials!r}: expected an integer >= 1")
         self.trials = int(trials)
 
@@ -185,7 +189,7 @@ class Categorical(Family):
     def params(self):
         if self.categories is None:
             raise ConfigError("categorical needs its categories: set model.categories or give data")
-        labels = tuple(_label(c) for c in self.categories)
+        labels = _distinct_labels(self.categories)
         return (Param("p", simplex, "category probabilities", len(labels), labels),)
 
     def for_truth(self, truth):
@@ -281,6 +285,142 @@ def _label(category: Any) -> str:
     return "".join(ch if ch.isalnum() or ch in "_-. /" else "_" for ch in text) or "_"
 
 
+def _distinct_labels(categories: Sequence[Any]) -> tuple[str, ...]:
+    """Sanitized labels, suffixed where two categories would get the same name."""
+    labels: list[str] = []
+    for c in categories:
+        label = _label(c)
+        candidate, k = label, 1
+        while candidate in labels:
+            k += 1
+            candidate = f"{label}_{k}"
+        labels.append(candidate)
+    return tuple(labels)
+
+
 def _mixed(values: Any) -> bool:
     """True for object arrays, whose mixed types ``np.unique`` cannot sort."""
     return np.asarray(values).dtype == object
+
+
+class Geometric(Family):
+    name = "geometric"
+    parameterization = "p = success probability; x = number of trials up to the first success"
+    support = "an integer >= 1 (1, 2, 3, ...)"
+    discrete = True
+
+    @property
+    def params(self):
+        return (Param("p", unit_interval, "success probability per trial"),)
+
+    def in_support(self, x):
+        return _is_integer(x) & (x >= 1)
+
+    def reduce(self, x):
+        return {"n": x.shape[-1], "total": x.sum(axis=-1)}
+
+    def loglik(self, stats, theta):
+        p, n = theta["p"], stats["n"]
+        return special.xlogy(n, p) + special.xlog1py(stats["total"] - n, -p)
+
+    def score(self, stats, theta):
+        p, n = theta["p"], stats["n"]
+        return {"p": n / p - (stats["total"] - n) / (1 - p)}
+
+    def closed_form(self, stats):
+        return {"p": stats["n"] / stats["total"]}
+
+    def fisher_information(self, theta):
+        p = theta["p"]
+        return np.array([[1 / (p**2 * (1 - p))]])
+
+    def scipy_dist(self, theta):
+        return stats.geom(theta["p"])
+
+
+class NegativeBinomial(Family):
+    """Failures before the ``size``-th success; ``size`` need not be an integer.
+
+    The data are tallied once (distinct value, count), so each likelihood evaluation
+    costs O(distinct values), not O(n).
+    """
+
+    name = "negative_binomial"
+    parameterization = (
+        "size r > 0, p = success probability; mean = r (1 - p) / p (scipy nbinom: n = size, p)"
+    )
+    support = "a non-negative integer (0, 1, 2, ...)"
+    discrete = True
+    min_n = 2
+
+    @property
+    def params(self):
+        return (
+            Param("size", positive, "number of successes r (dispersion)"),
+            Param("p", unit_interval, "success probability"),
+        )
+
+    def in_support(self, x):
+        return _is_integer(x) & (x >= 0)
+
+    def reduce(self, x):
+        if x.ndim == 1:
+            values, weights = np.unique(x, return_counts=True)
+        else:
+            values, weights = x, np.ones_like(x)
+        return {
+            "n": x.shape[-1],
+            "values": values,
+            "weights": weights.astype(float),
+            "total": x.sum(axis=-1),
+            "mean": x.mean(axis=-1),
+            "mean_square": (x * x).mean(axis=-1),
+            "log_factorials": special.gammaln(x + 1).sum(axis=-1),
+        }
+
+    def _sum(self, stats, terms):
+        return (stats["weights"] * terms).sum(axis=-1)
+
+    def loglik(self, stats, theta):
+        r, p, n = theta["size"], theta["p"], stats["n"]
+        r_ = np.expand_dims(r, -1)
+        return (
+            self._sum(stats, special.gammaln(stats["values"] + r_))
+            - n * special.gammaln(r)
+            - stats["log_factorials"]
+            + n * special.xlogy(r, p)
+            + special.xlog1py(stats["total"], -p)
+        )
+
+    def score(self, stats, theta):
+        r, p, n = theta["size"], theta["p"], stats["n"]
+        r_ = np.expand_dims(r, -1)
+        return {
+            "size": self._sum(stats, special.digamma(stats["values"] + r_))
+            - n * special.digamma(r)
+            + n * np.log(p),
+            "p": n * r / p - stats["total"] / (1 - p),
+        }
+
+    def degenerate(self, stats, free):
+        m = stats["mean"]
+        v = stats["mean_square"] - m**2
+        if "size" in free and v <= m:
+            return (
+                f"the sample variance ({v:.4g}) does not exceed the mean ({m:.4g}): the "
+                "negative binomial likelihood keeps rising as size -> infinity (the Poisson "
+                "limit), so its MLE does not exist; fit model=poisson instead"
+            )
+        return None
+
+    def initial(self, stats):
+        """Method of moments; under-dispersed data (variance <= mean) start near Poisson."""
+        m = stats["mean"]
+        v = stats["mean_square"] - m**2
+        over = v > m * (1 + 1e-9)
+        r = np.where(over, m**2 / np.where(over, v - m, 1.0), 1e3)
+        r = np.maximum(r, 1e-3)
+        return {"size": r, "p": r / (r + np.maximum(m, 1e-12))}
+
+    def scipy_dist(self, theta):
+        return stats.nbinom(theta["size"], theta["p"])

@@ -1,0 +1,366 @@
+"""The command line, end to end: ``python -m runner ...`` in a fresh folder.
+
+Each run is a subprocess (a few seconds each: imports dominate), so every run is started
+once, all of them side by side in a thread pool when the module's first test asks, and
+the tests below only read what a run left behind: exit code, stdout, stderr, the files
+under ``outputs/`` and the MLflow store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TIMEOUT = 180  # a hung run fails its test instead of the whole session
+
+
+@dataclass(repr=False)
+class Run:
+    args: list[str]
+    cwd: Path
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def results(self) -> list[Path]:
+        return sorted((self.cwd / "outputs" / "runs").glob("**/results.json"))
+
+    def record(self) -> dict:
+        found = self.results()
+        assert len(found) == 1, f"expected one results.json, found {found}\n{self}"
+        return json.loads(found[0].read_text())
+
+    def __repr__(self) -> str:
+        return f"<Run {' '.join(self.args)}: exit {self.returncode}>"
+
+    def __str__(self) -> str:
+        return (
+            f"$ python -m runner {' '.join(self.args)}   (exit {self.returncode})\n"
+            f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
+        )
+
+
+def closed_port() -> int:
+    """A local port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+PORT = closed_port()
+
+# name -> (arguments, files to write in the run's folder)
+CASES: dict[str, tuple[list[str], dict[str, str]]] = {
+    "gaussian": (["model=gaussian", "n=1000"], {}),
+    "poisson": (["model=poisson", "n=500", "seed=7", "model.truth.lam=3.2", "tracking=none"], {}),
+    "csv": (
+        ["data=csv", "data.path=my.csv", "data.column=x", "model=exponential", "tracking=none"],
+        {"my.csv": "id,x\n1,0.5\n2,1.5\n3,2.0\n4,4.0\n"},
+    ),
+    "inline": (["data=inline", "data.values=[0,1,0,0,1]", "model=bernoulli", "tracking=none"], {}),
+    "gamma_bfgs": (
+        ["model=gamma", "n=2000", "optimizer=scipy", "optimizer.method=BFGS", "tracking=none"],
+        {},
+    ),
+    "unreachable": (["model=gaussian", "n=100", f"tracking.uri=http://127.0.0.1:{PORT}"], {}),
+    "unreachable_optional": (
+        [
+            "model=gaussian",
+            "n=100",
+            f"tracking.uri=http://127.0.0.1:{PORT}",
+            "tracking.required=false",
+        ],
+        {},
+    ),
+    # errors
+    "err_n": (["n=-5", "tracking=none"], {}),
+    "err_model": (["model=nope"], {}),
+    "err_csv_missing": (["data=csv", "data.path=missing.csv", "tracking=none"], {}),
+    "err_csv_negative": (
+        ["data=csv", "data.path=counts.csv", "model=poisson", "tracking=none"],
+        {"counts.csv": "k\n2\n0\n-3\n1\n"},
+    ),
+    "err_closed_form": (["optimizer=closed_form", "model=gamma", "tracking=none"], {}),
+    "err_truth": (["model.truth.sigma=-1", "tracking=none"], {}),
+}
+
+
+def env() -> dict[str, str]:
+    e = {
+        k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")
+    }
+    e["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    return e
+
+
+def run_cli(args: list[str], cwd: Path) -> Run:
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", *args],
+        cwd=cwd,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    seconds = time.monotonic() - start
+    return Run(args, cwd, proc.returncode, proc.stdout, proc.stderr, seconds)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Run]:
+    jobs = {}
+    for name, (args, files) in CASES.items():
+        folder = tmp_path_factory.mktemp(name)
+        for file, text in files.items():
+            (folder / file).write_text(text)
+        jobs[name] = (args, folder)
+    with ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2))) as pool:
+        futures = {name: pool.submit(run_cli, args, cwd) for name, (args, cwd) in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def succeeded(run: Run) -> None:
+    assert run.returncode == 0, str(run)
+    assert "Traceback" not in run.stderr, str(run)
+
+
+def failed_cleanly(run: Run) -> str:
+    """A user error: non-zero exit, one paragraph on stderr, no traceback, no results."""
+    assert run.returncode != 0, str(run)
+    assert "Traceback" not in run.stderr, str(run)
+    assert "Traceback" not in run.stdout, str(run)
+    assert run.results() == [], str(run)
+    return run.stderr.strip()
+
+
+def one_paragraph(message: str) -> None:
+    assert message.startswith("error: "), message
+    assert "\n\n" not in message, message
+
+
+# ---- a fit tracked in MLflow ------------------------------------------------------------
+
+
+def test_gaussian_prints_a_table_and_writes_results(runs):
+    run = runs["gaussian"]
+    succeeded(run)
+    rows = {line.split()[0]: line for line in run.stdout.splitlines() if line.strip()}
+    assert "mu" in rows
+    assert "sigma" in rows
+    assert "parameter" in rows  # the table header
+    assert "saved:" in run.stdout
+    assert "logged:" in run.stdout
+
+    record = run.record()
+    assert record["model"] == "gaussian"
+    assert record["n"] == 1000
+    assert set(record["params"]) == {"mu", "sigma"}
+    for name, truth in (("mu", 0.0), ("sigma", 1.0)):
+        p = record["params"][name]
+        assert {"estimate", "se", "ci", "truth"} <= set(p)
+        lo, hi = p["ci"]
+        assert lo < p["estimate"] < hi
+        assert p["se"] > 0
+        assert p["truth"] == truth
+        assert abs(p["estimate"] - truth) < 4 * p["se"], (name, p)
+    for key in ("loglik", "aic", "bic"):
+        assert isinstance(record[key], float)
+    assert record["aic"] == pytest.approx(2 * 2 - 2 * record["loglik"])
+    assert record["converged"] is True
+    assert isinstance(record["iterations"], int)
+    # The run folder follows hydra.run.dir and keeps Hydra's record of the config.
+    run_dir = run.results()[0].parent
+    assert run_dir.name.endswith("_gaussian")
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+
+
+def test_gaussian_is_recorded_in_mlflow(runs):
+    from mlflow.tracking import MlflowClient
+
+    run = runs["gaussian"]
+    succeeded(run)
+    record = run.record()
+    outputs = run.cwd / "outputs"
+    assert (outputs / "mlflow.db").is_file()
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{outputs / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("mle-runner")
+    assert experiment is not None
+    found = client.search_runs([experiment.experiment_id])
+    assert len(found) == 1
+    logged = found[0]
+    assert logged.info.status == "FINISHED"
+
+    params = logged.data.params
+    assert params["model.name"] == "gaussian"
+    assert params["n"] == "1000"
+    assert params["data.source"] == "synthetic"
+    assert "tracking.uri" not in params
+
+    metrics = logged.data.metrics
+    for key, value in (
+        ("estimate.mu", record["params"]["mu"]["estimate"]),
+        ("se.mu", record["params"]["mu"]["se"]),
+        ("estimate.sigma", record["params"]["sigma"]["estimate"]),
+        ("truth.sigma", 1.0),
+        ("loglik", record["loglik"]),
+        ("aic", record["aic"]),
+        ("bic", record["bic"]),
+    ):
+        assert metrics[key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
+    assert logged.data.tags["model"] == "gaussian"
+
+    top = {f.path for f in client.list_artifacts(logged.info.run_id)}
+    assert "results.json" in top
+    assert "config" in top
+    config = {f.path for f in client.list_artifacts(logged.info.run_id, "config")}
+    assert "config/config.yaml" in config
+
+    # Artifacts live next to the store, under outputs/mlartifacts, not in the cwd's mlruns/.
+    stored = outputs / "mlartifacts" / logged.info.run_id / "artifacts"
+    assert (stored / "results.json").is_file()
+    assert (stored / "config" / "config.yaml").is_file()
+    assert json.loads((stored / "results.json").read_text()) == record
+    assert not (run.cwd / "mlruns").exists()
+
+
+# ---- fits without tracking --------------------------------------------------------------
+
+
+def test_poisson_with_overrides(runs):
+    run = runs["poisson"]
+    succeeded(run)
+    record = run.record()
+    assert record["model"] == "poisson"
+    assert record["n"] == 500
+    lam = record["params"]["lam"]
+    assert lam["truth"] == 3.2
+    assert abs(lam["estimate"] - 3.2) < 4 * lam["se"]
+    assert record["data"]["seed"] == 7
+    assert not (run.cwd / "outputs" / "mlflow.db").exists()
+    assert not (run.cwd / "mlruns").exists()
+    assert "logged:" not in run.stdout
+
+
+def test_csv_column_with_relative_path(runs):
+    run = runs["csv"]
+    succeeded(run)
+    record = run.record()
+    assert record["model"] == "exponential"
+    assert record["n"] == 4
+    assert record["params"]["rate"]["estimate"] == pytest.approx(4 / 8.0)
+    assert record["params"]["rate"]["truth"] is None
+    assert record["data"]["source"] == "csv"
+    assert record["data"]["column"] == "x"
+    assert Path(record["data"]["path"]) == (run.cwd / "my.csv").resolve()
+    assert not (run.cwd / "outputs" / "mlflow.db").exists()
+
+
+def test_inline_values(runs):
+    run = runs["inline"]
+    succeeded(run)
+    record = run.record()
+    assert record["model"] == "bernoulli"
+    assert record["n"] == 5
+    assert record["params"]["p"]["estimate"] == pytest.approx(0.4)
+    assert record["data"]["source"] == "inline"
+    assert not (run.cwd / "outputs" / "mlflow.db").exists()
+
+
+def test_gamma_with_scipy_bfgs_converges(runs):
+    run = runs["gamma_bfgs"]
+    succeeded(run)
+    record = run.record()
+    assert record["model"] == "gamma"
+    assert record["n"] == 2000
+    assert record["converged"] is True
+    assert "BFGS" in record["optimizer"]
+    for name, truth in (("shape", 2.0), ("rate", 1.5)):
+        p = record["params"][name]
+        assert abs(p["estimate"] - truth) < 4 * p["se"], (name, p)
+    assert not (run.cwd / "outputs" / "mlflow.db").exists()
+
+
+# ---- user errors: a clear message, no traceback -----------------------------------------
+
+
+def test_negative_sample_size(runs):
+    message = failed_cleanly(runs["err_n"])
+    one_paragraph(message)
+    assert "n = -5" in message
+    assert ">= 1" in message
+
+
+def test_unknown_model_lists_the_choices(runs):
+    message = failed_cleanly(runs["err_model"])
+    assert "nope" in message
+    for name in ("bernoulli", "gamma", "gaussian", "poisson"):
+        assert name in message
+
+
+def test_csv_missing_file(runs):
+    run = runs["err_csv_missing"]
+    message = failed_cleanly(run)
+    one_paragraph(message)
+    assert "missing.csv" in message
+    assert "does not exist" in message
+
+
+def test_csv_negative_count_names_the_line(runs):
+    message = failed_cleanly(runs["err_csv_negative"])
+    one_paragraph(message)
+    assert "counts.csv" in message
+    assert "line 4" in message
+    assert "value -3" in message
+    assert "poisson" in message
+
+
+def test_closed_form_refused_for_gamma(runs):
+    message = failed_cleanly(runs["err_closed_form"])
+    one_paragraph(message)
+    assert "gamma" in message
+    assert "closed" in message
+    assert "optimizer=" in message  # says what to use instead
+
+
+def test_invalid_truth(runs):
+    message = failed_cleanly(runs["err_truth"])
+    one_paragraph(message)
+    assert "model.truth.sigma" in message
+    assert "-1" in message
+
+
+# ---- an unreachable tracking server -----------------------------------------------------
+
+
+def test_unreachable_server_fails_fast_and_keeps_results(runs):
+    run = runs["unreachable"]
+    assert run.returncode != 0, str(run)
+    assert run.seconds < 30, str(run)
+    assert "Traceback" not in run.stderr, str(run)
+    assert "not reachable" in run.stderr
+    assert f"127.0.0.1:{PORT}" in run.stderr
+    assert "tracking.required" in run.stderr
+    record = run.record()  # the fit is on disk all the same
+    assert record["n"] == 100
+    assert str(run.results()[0]) in run.stderr
+    assert not (run.cwd / "outputs" / "mlflow.db").exists()
+
+
+def test_unreachable_server_accepted_when_not_required(runs):
+    run = runs["unreachable_optional"]
+    succeeded(run)
+    assert run.seconds < 30, str(run)
+    assert "not reachable" in run.stderr
+    assert run.record()["n"] == 100
