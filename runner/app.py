@@ -20,6 +20,7 @@ from runner.result import Fit
 from runner.tracking import MlflowTracker, NullTracker, Tracker
 
 RESULTS_FILE = "results.json"
+TRACE_FILE = "trace.csv"
 
 
 @dataclass
@@ -34,7 +35,9 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
     """Fit the configured family to the configured data, save and log the result."""
     check(cfg)
     model = cfg.model
-    family = families.get(model.name, trials=model.trials, categories=_plain(model.categories))
+    family = families.get(
+        model.name, trials=model.trials, categories=_plain(model.categories), k=model.k
+    )
     truth = None
     if cfg.data.source == "synthetic":
         raw_truth = _plain(model.truth) or {}
@@ -63,12 +66,12 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
         x,
         optimizer=cfg.optimizer.name,
         optimizer_options={
-            "method": cfg.optimizer.method,
-            "tol": cfg.optimizer.tol,
-            "maxiter": cfg.optimizer.maxiter,
+            key: cfg.optimizer[key]
+            for key in ("method", "tol", "maxiter", "learning_rate", "starts")
         },
         truth=truth,
         fixed=_plain(model.fixed) or None,
+        init=_plain(cfg.optimizer.init) or None,
     )
     if sample.dropped:
         fit.notes.append(f"dropped {sample.dropped} missing value(s) (data.dropna=true)")
@@ -78,6 +81,8 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
     record = fit.to_dict()
     record["data"] = {"source": sample.source, **_jsonable(sample.description)}
     results_path.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
+    if fit.trace:
+        write_trace(fit.trace, run_dir / TRACE_FILE)
 
     echo(fit.summary())
     echo(f"\nsaved: {results_path}")
@@ -99,6 +104,16 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
     if where:
         echo(f"logged: {where}")
     return JobOutcome(fit, results_path, where)
+
+
+def write_trace(trace: list[dict[str, float]], path: Path) -> None:
+    """The optimizer's climb, one row per iteration (iteration, loglik, grad_norm, params)."""
+    import csv
+
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(trace[0]))
+        writer.writeheader()
+        writer.writerows(trace)
 
 
 def make_tracker(tracking: Any) -> Tracker:

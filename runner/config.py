@@ -29,6 +29,7 @@ class ModelConfig:
     fixed: dict[str, Any] = field(default_factory=dict)
     trials: Optional[int] = None
     categories: Optional[list[Any]] = None
+    k: Optional[int] = None
 
 
 @dataclass
@@ -44,12 +45,15 @@ class DataConfig:
 
 @dataclass
 class OptimizerConfig:
-    """How the argmax is found: ``auto``, ``closed_form`` or ``scipy``."""
+    """How the argmax is found: auto, closed_form, scipy, newton, gradient_ascent, em."""
 
     name: str = "auto"
     method: Optional[str] = None
     tol: Optional[float] = None
     maxiter: Optional[int] = None
+    learning_rate: Optional[float] = None
+    starts: Optional[int] = None
+    init: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -21,6 +21,8 @@ from runner.result import Fit
 
 DEFAULT_STORE = Path("outputs") / "mlflow.db"
 DEFAULT_ARTIFACTS = Path("outputs") / "mlartifacts"
+# What a run folder holds that is worth keeping in MLflow: results, traces, plots.
+_ARTIFACT_SUFFIXES = (".json", ".csv", ".png", ".md")
 
 # A client pointed at a dead server otherwise retries silently for minutes.
 _HTTP_BOUNDS = {
@@ -86,10 +88,10 @@ class MlflowTracker:
             run_id = run.info.run_id
             status = "FAILED"
             try:
-                _log_batch(client, run_id, params, fit_metrics(fit))
-                for name in ("results.json",):
-                    if (run_dir / name).exists():
-                        client.log_artifact(run_id, str(run_dir / name))
+                _log_batch(client, run_id, params, fit_metrics(fit), trace_metrics(fit))
+                for path in sorted(run_dir.iterdir()):
+                    if path.is_file() and path.suffix in _ARTIFACT_SUFFIXES:
+                        client.log_artifact(run_id, str(path))
                 hydra_dir = run_dir / ".hydra"
                 if hydra_dir.is_dir():
                     client.log_artifacts(run_id, str(hydra_dir), artifact_path="config")
@@ -143,13 +145,31 @@ def fit_metrics(fit: Fit) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(v)}
 
 
-def _log_batch(client, run_id: str, params: dict[str, Any], metrics: dict[str, float]) -> None:
+def trace_metrics(fit: Fit) -> list[tuple[str, float, int]]:
+    """The optimizer's climb as step metrics (step = iteration): MLflow charts them."""
+    rows = []
+    for row in fit.trace:
+        step = int(row["iteration"])
+        for key, value in row.items():
+            if key != "iteration" and value is not None and math.isfinite(value):
+                rows.append((f"trace.{key}", float(value), step))
+    return rows
+
+
+def _log_batch(
+    client,
+    run_id: str,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    steps: list[tuple[str, float, int]] = (),
+) -> None:
     """Few round trips: MLflow takes up to 100 params and 1000 metrics per batch."""
     from mlflow.entities import Metric, Param
 
     now = int(time.time() * 1000)
     param_list = [Param(k, _param_value(v)) for k, v in params.items()]
     metric_list = [Metric(k, v, now, 0) for k, v in metrics.items()]
+    metric_list += [Metric(k, v, now, step) for k, v, step in steps]
     for i in range(0, max(len(param_list), 1), 100):
         client.log_batch(run_id, params=param_list[i : i + 100])
     for i in range(0, len(metric_list), 1000):

@@ -11,12 +11,47 @@ from typing import Any
 
 from runner.errors import ConfigError
 from runner.families.base import Family, Stats, Theta
-from runner.families.continuous import Exponential, Gamma, Gaussian
-from runner.families.discrete import Bernoulli, Binomial, Categorical, Poisson
+from runner.families.continuous import (
+    Beta,
+    Exponential,
+    Gamma,
+    Gaussian,
+    Laplace,
+    Lognormal,
+    StudentT,
+    Uniform,
+    Weibull,
+)
+from runner.families.discrete import (
+    Bernoulli,
+    Binomial,
+    Categorical,
+    Geometric,
+    NegativeBinomial,
+    Poisson,
+)
+from runner.families.mixture import GaussianMixture
 
 _REGISTRY: dict[str, type[Family]] = {
     cls.name: cls
-    for cls in (Bernoulli, Binomial, Categorical, Poisson, Gaussian, Exponential, Gamma)
+    for cls in (
+        Bernoulli,
+        Binomial,
+        Categorical,
+        Geometric,
+        NegativeBinomial,
+        Poisson,
+        Gaussian,
+        Exponential,
+        Gamma,
+        Lognormal,
+        Beta,
+        Weibull,
+        Laplace,
+        Uniform,
+        StudentT,
+        GaussianMixture,
+    )
 }
 
 
