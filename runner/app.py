@@ -83,6 +83,10 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
     results_path.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
     if fit.trace:
         write_trace(fit.trace, run_dir / TRACE_FILE)
+    if cfg.plots:
+        from runner.figures import fit_figures
+
+        fit_figures(family, x, fit, run_dir)
 
     echo(fit.summary())
     echo(f"\nsaved: {results_path}")

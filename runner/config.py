@@ -74,6 +74,7 @@ class RunnerConfig:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     n: int = 1000
     seed: int = 0
+    plots: bool = True
 
 
 def register() -> None:
