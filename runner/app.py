@@ -56,10 +56,11 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
         seed=cfg.seed,
         path=cfg.data.path,
         column=cfg.data.column,
+        columns=_plain(cfg.data.columns),
         values=_plain(cfg.data["values"]),  # not .values: that is the dict method
         dropna=cfg.data.dropna,
     )
-    family = family.for_data(sample.values)
+    family = family.for_data(sample.values, sample.labels)
     x = sample.validated_by(family)
     fit = fit_validated(
         family,

@@ -39,6 +39,7 @@ class DataConfig:
     source: str = "synthetic"
     path: Optional[str] = None
     column: Optional[str] = None
+    columns: Optional[list[str]] = None
     values: Optional[list[Any]] = None
     dropna: bool = False
 

@@ -10,6 +10,7 @@ gradient back to ``z`` and what its Jacobian is, so standard errors can be compu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import expit, logit
@@ -45,6 +46,10 @@ class Constraint:
     def tangent(self, value: np.ndarray, grad: np.ndarray) -> np.ndarray:
         """The part of a gradient that moves within the space (all of it, but on a simplex)."""
         return grad
+
+    def components(self, value: Any) -> np.ndarray:
+        """The value's free scalar components, flat (a matrix gives its lower triangle)."""
+        return np.atleast_1d(np.asarray(value, dtype=float))
 
 
 class _Elementwise(Constraint):
@@ -171,6 +176,55 @@ class Simplex(Constraint):
         return grad - np.mean(grad)
 
 
+class CovarianceMatrix(Constraint):
+    """Symmetric positive definite d x d matrices, through the Cholesky factor ``L``
+    (log of its diagonal, and its strict lower triangle, are the free coordinates).
+    Components are the lower triangle ``cov[i, j]`` for ``i >= j``."""
+
+    name = "covariance"
+    description = "a symmetric positive definite matrix"
+
+    def __init__(self, dim: int):
+        self.dim = dim
+        self._rows, self._cols = np.tril_indices(dim)
+        self._diagonal = self._rows == self._cols
+
+    def contains(self, value):
+        value = np.asarray(value, dtype=float)
+        if value.shape != (self.dim, self.dim) or not np.allclose(value, value.T):
+            return False
+        try:
+            np.linalg.cholesky(value)
+        except np.linalg.LinAlgError:
+            return False
+        return True
+
+    def on_boundary(self, value):
+        return not self.contains(value)
+
+    def components(self, value):
+        return np.asarray(value, dtype=float)[self._rows, self._cols]
+
+    def to_unconstrained(self, value):
+        factor = np.linalg.cholesky(np.asarray(value, dtype=float))
+        z = factor[self._rows, self._cols].copy()
+        z[self._diagonal] = np.log(z[self._diagonal])
+        return z
+
+    def from_unconstrained(self, z):
+        z = np.asarray(z, dtype=float)
+        factor = np.zeros((self.dim, self.dim))
+        entries = z.copy()
+        entries[self._diagonal] = np.exp(entries[self._diagonal])
+        factor[self._rows, self._cols] = entries
+        return factor @ factor.T
+
+    def jacobian(self, z):
+        from runner.numdiff import jacobian
+
+        return jacobian(lambda w: self.components(self.from_unconstrained(w)), z)
+
+
 @dataclass(frozen=True)
 class Param:
     """One named parameter: its space, its size (1 for scalars) and what it means."""
@@ -180,6 +234,13 @@ class Param:
     meaning: str = ""
     size: int = 1
     labels: tuple[str, ...] = ()
+    shape: tuple[int, ...] | None = None  # of the value; default () or (size,)
+
+    @property
+    def value_shape(self) -> tuple[int, ...]:
+        if self.shape is not None:
+            return self.shape
+        return (self.size,) if self.is_vector else ()
 
     @property
     def is_vector(self) -> bool:

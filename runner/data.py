@@ -27,6 +27,7 @@ class Sample:
     description: dict[str, Any] = field(default_factory=dict)
     dropped: int = 0
     locate: Callable[[int], str] = lambda i: f"value {i + 1}"
+    labels: list[str] | None = None  # column names of a table
 
     def validated_by(self, family: Family) -> np.ndarray:
         """The family's view of the values; a bad value's error names where it is."""
@@ -48,6 +49,7 @@ def load(
     seed: int = 0,
     path: str | None = None,
     column: str | None = None,
+    columns: Sequence[str] | None = None,
     values: Sequence[Any] | None = None,
     dropna: bool = False,
 ) -> Sample:
@@ -61,7 +63,7 @@ def load(
     if source == "csv":
         if not path:
             raise ConfigError("data=csv needs data.path=FILE (and data.column=NAME)")
-        return csv(path, column, dropna)
+        return csv(path, column, dropna, columns)
     if source == "inline":
         return inline(values, dropna)
     raise ConfigError(f"unknown data.source {source!r}; choose one of: {', '.join(SOURCES)}")
@@ -94,8 +96,14 @@ def inline(values: Sequence[Any] | None, dropna: bool = False) -> Sample:
     return _handle_missing(sample, missing, dropna, "data.values")
 
 
-def csv(path: str | Path, column: str | None, dropna: bool = False) -> Sample:
-    """One column of a CSV file; ``path`` is relative to where the command ran."""
+def csv(
+    path: str | Path,
+    column: str | None,
+    dropna: bool = False,
+    columns: Sequence[str] | None = None,
+) -> Sample:
+    """One column of a CSV file (or several, as a table, for multivariate families);
+    ``path`` is relative to where the command ran."""
     import pandas as pd
 
     file = Path(path).expanduser()
@@ -106,6 +114,8 @@ def csv(path: str | Path, column: str | None, dropna: bool = False) -> Sample:
         header = pd.read_csv(file, nrows=0).columns.tolist()
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(f"{file}: cannot be read as CSV ({exc})") from None
+    if columns:
+        return _csv_table(file, header, [str(c) for c in columns], dropna)
     if column is None:
         if len(header) != 1:
             raise DataError(
@@ -129,6 +139,29 @@ def csv(path: str | Path, column: str | None, dropna: bool = False) -> Sample:
         locate=lambda i: f"{file}, line {_file_line(file, i)}, column {column!r}",
     )
     return _handle_missing(sample, missing, dropna, f"{file}, column {column!r}")
+
+
+def _csv_table(file: Path, header: list, columns: list[str], dropna: bool) -> Sample:
+    import pandas as pd
+
+    absent = [c for c in columns if c not in header]
+    if absent:
+        raise DataError(
+            f"{file} has no column(s) {absent}; its columns are: {', '.join(map(str, header))}"
+        )
+    try:
+        frame = pd.read_csv(file, usecols=columns)[columns]
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{file}: cannot be read as CSV ({exc})") from None
+    sample = Sample(
+        frame.to_numpy(),
+        "csv",
+        {"path": str(file.resolve()), "columns": columns, "rows": len(frame)},
+        locate=lambda i: f"{file}, line {_file_line(file, i)}, columns {columns}",
+        labels=columns,
+    )
+    missing = frame.isna().any(axis=1).to_numpy()
+    return _handle_missing(sample, missing, dropna, f"{file}, columns {columns}")
 
 
 def _file_line(file: Path, row: int) -> int:

@@ -101,7 +101,7 @@ class LikelihoodProblem:
         """Every scalar component by its flat name (``mu``, ``p.A``)."""
         flat: dict[str, float] = {}
         for p in self.family.params:
-            values = np.atleast_1d(theta[p.name])
+            values = p.constraint.components(theta[p.name])
             flat.update(zip(p.component_names(), map(float, values), strict=True))
         return flat
 
@@ -143,7 +143,7 @@ def fit(
     reported beside the estimates; ``fixed`` parameters are held, not estimated;
     ``init`` overrides the iterative optimizers' data-driven starting point.
     """
-    fam = families.get(family, **family_options).for_data(x)
+    fam = families.get(family, **family_options).for_data(x)  # labels: ``family_options``
     data = fam.validate(x)
     return fit_validated(
         fam,
@@ -171,7 +171,7 @@ def fit_validated(
     opt = optimizers.get(optimizer, **dict(optimizer_options or {}))
     fixed_theta = fam.check_theta_subset(fixed or {}, "model.fixed") if fixed else {}
     truth_theta = fam.check_theta(truth, "model.truth") if truth else None
-    n = int(data.shape[-1])
+    n = fam.sample_size(data)
     free_count = len(fam.params) - len(fixed_theta)
     if n == 0:
         raise DataError("there are no observations to fit")
@@ -259,8 +259,8 @@ def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
     estimates: list[ParamEstimate] = []
     offset = 0
     for p in fam.params:
-        values = np.atleast_1d(theta[p.name])
-        truths = None if truth is None else np.atleast_1d(truth[p.name])
+        values = p.constraint.components(theta[p.name])
+        truths = None if truth is None else p.constraint.components(truth[p.name])
         is_fixed = p.name in problem.fixed
         for i, name in enumerate(p.component_names()):
             se = ci = None

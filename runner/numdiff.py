@@ -65,3 +65,17 @@ def gradient_from_value(
         e[j] = h
         grad[j] = (f(z + e) - f(z - e)) / (2 * h)
     return grad
+
+
+def jacobian(
+    f: Callable[[np.ndarray], np.ndarray], z: np.ndarray, base_step: float = 1e-6
+) -> np.ndarray:
+    """Central-difference Jacobian of a vector function, (outputs, inputs)."""
+    z = np.asarray(z, dtype=float)
+    steps = _steps(z, base_step)
+    columns = []
+    for j, h in enumerate(steps):
+        e = np.zeros_like(z)
+        e[j] = h
+        columns.append((np.asarray(f(z + e)) - np.asarray(f(z - e))) / (2 * h))
+    return np.column_stack(columns)

@@ -31,6 +31,7 @@ from runner.families.discrete import (
     Poisson,
 )
 from runner.families.mixture import GaussianMixture
+from runner.families.multivariate import MultivariateNormal
 
 _REGISTRY: dict[str, type[Family]] = {
     cls.name: cls
@@ -51,6 +52,7 @@ _REGISTRY: dict[str, type[Family]] = {
         Uniform,
         StudentT,
         GaussianMixture,
+        MultivariateNormal,
     )
 }
 

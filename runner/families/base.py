@@ -57,11 +57,10 @@ class Family(ABC):
         """Fixed, non-estimated settings (binomial trials, categorical labels)."""
         return {}
 
-    def for_data(self, values: np.ndarray) -> Family:
-        """A family completed from the data where the config left something open.
-
-        Only categorical uses it (labels inferred from the data); others return themselves.
-        """
+    def for_data(self, values: np.ndarray, labels: list[str] | None = None) -> Family:
+        """A family completed from the data where the config left something open
+        (categorical labels, the dimension of a multivariate family). ``labels`` name the
+        data's columns, when they have names."""
         return self
 
     def for_truth(self, truth: Mapping[str, Any]) -> Family:
@@ -102,6 +101,10 @@ class Family(ABC):
     def in_support(self, x: np.ndarray) -> np.ndarray:
         """Boolean mask: which finite values the family can produce."""
         return np.ones(x.shape, dtype=bool)
+
+    def sample_size(self, x: np.ndarray) -> int:
+        """Observations in ``x``: along the last axis (rows for multivariate families)."""
+        return int(x.shape[-1])
 
     @abstractmethod
     def reduce(self, x: np.ndarray) -> Stats:
@@ -195,9 +198,11 @@ def _check_value(p: Param, raw: Any, where: str) -> Any:
         raise ConfigError(
             f"{where}.{p.name} = {raw!r}: expected {p.constraint.description}"
         ) from None
-    expected_shape = (p.size,) if p.is_vector else ()
+    expected_shape = p.value_shape
     if value.shape != expected_shape:
-        what = f"a list of {p.size} values" if p.is_vector else "a single number"
+        what = {0: "a single number", 1: f"a list of {p.size} values"}.get(
+            len(expected_shape), f"a {' x '.join(map(str, expected_shape))} matrix"
+        )
         raise ConfigError(f"{where}.{p.name} = {raw!r}: expected {what}")
     if not p.constraint.contains(value):
         raise ConfigError(f"{where}.{p.name} = {raw!r}: expected {p.constraint.description}")
@@ -218,7 +223,8 @@ def as_float_array(values: Any) -> np.ndarray:
         try:
             float(v)
         except (TypeError, ValueError):
-            raise DataError(f"value {v!r} is not a number", index=i, value=v) from None
+            row = int(np.unravel_index(i, arr.shape)[0])
+            raise DataError(f"value {v!r} is not a number", index=row, value=v) from None
     raise DataError("values could not be read as numbers")  # pragma: no cover
 
 

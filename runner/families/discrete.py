@@ -203,7 +203,7 @@ class Categorical(Family):
             ) from None
         return Categorical(list(range(k)))
 
-    def for_data(self, values):
+    def for_data(self, values, labels=None):
         if self.categories is not None:
             return self
         values = np.asarray(values)
