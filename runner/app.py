@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner import data, families
+import numpy as np
+
+from runner import data, families, heldout
 from runner.config import check
 from runner.errors import ConfigError, TrackingError
 from runner.estimate import fit_validated
@@ -34,16 +36,65 @@ class JobOutcome:
 def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
     """Fit the configured family to the configured data, save and log the result."""
     check(cfg)
+    family, truth, sample, x, test = load_data(cfg)
+    fit = fit_validated(
+        family,
+        x,
+        optimizer=cfg.optimizer.name,
+        optimizer_options={
+            key: cfg.optimizer[key]
+            for key in ("method", "tol", "maxiter", "learning_rate", "starts")
+        },
+        truth=truth,
+        fixed=_plain(cfg.model.fixed) or None,
+        init=_plain(cfg.optimizer.init) or None,
+        estimator=cfg.estimator.name,
+        prior=_plain(cfg.model.prior),
+        test=test,
+    )
+    if sample.dropped:
+        fit.notes.append(f"dropped {sample.dropped} missing value(s) (data.dropna=true)")
+
+    results_path = save_run(cfg, run_dir, family, x, fit, sample)
+    echo(fit.summary())
+    echo(f"\nsaved: {results_path}")
+
+    tracker = make_tracker(cfg.tracking)
+    tags = {
+        "model": fit.model,
+        "optimizer": fit.optimizer,
+        "estimator": fit.estimator,
+        "converged": str(fit.converged).lower(),
+        "data.source": sample.source,
+        "run_dir": str(run_dir.resolve()),
+    }
+    try:
+        where = tracker.log_fit(
+            fit=fit, params=flat_params(cfg), run_dir=run_dir, run_name=run_name, tags=tags
+        )
+    except TrackingError as exc:
+        return JobOutcome(fit, results_path, None, str(exc))
+    if where:
+        echo(f"logged: {where}")
+    return JobOutcome(fit, results_path, where)
+
+
+def load_data(cfg: Any):
+    """The family completed from truth and data, the training sample and the held-out one.
+
+    Returns ``(family, truth, sample, x, test)``; ``test`` is None without held-out data.
+    """
     model = cfg.model
     family = families.get(
         model.name, trials=model.trials, categories=_plain(model.categories), k=model.k
     )
+    raw_truth = _plain(model.truth) or {}
     truth = None
-    if cfg.data.source == "synthetic":
-        raw_truth = _plain(model.truth) or {}
+    needs_truth = cfg.data.source == "synthetic" or cfg.data.test_n
+    if needs_truth:
         if not raw_truth:
             raise ConfigError(
-                f"synthetic data need the true parameters: set model.truth "
+                "synthetic data need the true parameters: set model.truth "
                 f"(see conf/model/{model.name}.yaml)"
             )
         family = family.for_truth(raw_truth)
@@ -58,25 +109,29 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
         column=cfg.data.column,
         columns=_plain(cfg.data.columns),
         values=_plain(cfg.data["values"]),  # not .values: that is the dict method
+        counts=_plain(cfg.data.counts),
         dropna=cfg.data.dropna,
     )
-    family = family.for_data(sample.values, sample.labels)
+    held = None
+    if cfg.data.test_path:
+        held = data.csv(cfg.data.test_path, sample.description.get("column", cfg.data.column),
+                        cfg.data.dropna, _plain(cfg.data.columns))  # fmt: skip
+    elif cfg.data.test_n:
+        held = data.synthetic(family, truth, cfg.data.test_n, seed=[cfg.seed, 1])
+    together = sample.values if held is None else np.concatenate([sample.values, held.values])
+    family = family.for_data(together, sample.labels)
     x = sample.validated_by(family)
-    fit = fit_validated(
-        family,
-        x,
-        optimizer=cfg.optimizer.name,
-        optimizer_options={
-            key: cfg.optimizer[key]
-            for key in ("method", "tol", "maxiter", "learning_rate", "starts")
-        },
-        truth=truth,
-        fixed=_plain(model.fixed) or None,
-        init=_plain(cfg.optimizer.init) or None,
-    )
-    if sample.dropped:
-        fit.notes.append(f"dropped {sample.dropped} missing value(s) (data.dropna=true)")
+    test = None if held is None else held.validated_by(family)
+    if cfg.data.holdout:
+        if test is not None:
+            raise ConfigError("use data.holdout or held-out data (test_path, test_n), not both")
+        keep, out = heldout.split(family.sample_size(x), cfg.data.holdout, cfg.seed)
+        x, test = x[keep], x[out]  # observations are along the first axis here
+    return family, truth, sample, x, test
 
+
+def save_run(cfg: Any, run_dir: Path, family, x: np.ndarray, fit: Fit, sample) -> Path:
+    """Everything the job produced, in its run folder, before any tracking."""
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path = run_dir / RESULTS_FILE
     record = fit.to_dict()
@@ -88,27 +143,7 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
         from runner.figures import fit_figures
 
         fit_figures(family, x, fit, run_dir)
-
-    echo(fit.summary())
-    echo(f"\nsaved: {results_path}")
-
-    tracker = make_tracker(cfg.tracking)
-    tags = {
-        "model": fit.model,
-        "optimizer": fit.optimizer,
-        "converged": str(fit.converged).lower(),
-        "data.source": sample.source,
-        "run_dir": str(run_dir.resolve()),
-    }
-    try:
-        where = tracker.log_fit(
-            fit=fit, params=flat_params(cfg), run_dir=run_dir, run_name=run_name, tags=tags
-        )
-    except TrackingError as exc:
-        return JobOutcome(fit, results_path, None, str(exc))
-    if where:
-        echo(f"logged: {where}")
-    return JobOutcome(fit, results_path, where)
+    return results_path
 
 
 def write_trace(trace: list[dict[str, float]], path: Path) -> None:

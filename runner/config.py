@@ -30,6 +30,7 @@ class ModelConfig:
     trials: Optional[int] = None
     categories: Optional[list[Any]] = None
     k: Optional[int] = None
+    prior: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -41,7 +42,11 @@ class DataConfig:
     column: Optional[str] = None
     columns: Optional[list[str]] = None
     values: Optional[list[Any]] = None
+    counts: Any = None  # value -> count (a mapping; keys may be numbers)
     dropna: bool = False
+    holdout: float = 0.0
+    test_path: Optional[str] = None
+    test_n: Optional[int] = None
 
 
 @dataclass
@@ -68,19 +73,33 @@ class TrackingConfig:
 
 
 @dataclass
+class EstimatorConfig:
+    """``mle`` (the default) or ``map``: MLE beside the conjugate posterior's MAP."""
+
+    name: str = "mle"
+
+
+@dataclass
 class RunnerConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
+    experiment: dict[str, Any] = field(default_factory=dict)
     n: int = 1000
     seed: int = 0
     plots: bool = True
 
 
 def register() -> None:
-    """Make the schema available to ``conf/config.yaml`` (idempotent)."""
+    """Make the schema and the ``minus`` resolver available to ``conf/`` (idempotent)."""
+    from omegaconf import OmegaConf
+
     ConfigStore.instance().store(name="runner_schema", node=RunnerConfig)
+    if not OmegaConf.has_resolver("minus"):
+        # m flights with k collisions: ${minus:${experiment.m},${experiment.k}} without one
+        OmegaConf.register_new_resolver("minus", lambda a, b: int(a) - int(b))
 
 
 def check(cfg: Any) -> None:
@@ -91,5 +110,12 @@ def check(cfg: Any) -> None:
         raise ConfigError(f"seed = {cfg.seed}: expected an integer >= 0")
     if cfg.optimizer.tol is not None and cfg.optimizer.tol <= 0:
         raise ConfigError(f"optimizer.tol = {cfg.optimizer.tol}: expected a number > 0")
+    if not 0 <= cfg.data.holdout < 1:
+        raise ConfigError(
+            f"data.holdout = {cfg.data.holdout}: expected a fraction in [0, 1) of the data "
+            "to keep out of the fit"
+        )
+    if cfg.data.test_n is not None and cfg.data.test_n < 1:
+        raise ConfigError(f"data.test_n = {cfg.data.test_n}: expected >= 1")
     if cfg.optimizer.maxiter is not None and cfg.optimizer.maxiter < 1:
         raise ConfigError(f"optimizer.maxiter = {cfg.optimizer.maxiter}: expected >= 1")

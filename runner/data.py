@@ -7,7 +7,7 @@ position of a bad value into words a user can find in the file (``line 19``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ def load(
     column: str | None = None,
     columns: Sequence[str] | None = None,
     values: Sequence[Any] | None = None,
+    counts: Mapping[Any, Any] | None = None,
     dropna: bool = False,
 ) -> Sample:
     """The sample named by ``data.source``."""
@@ -66,10 +67,12 @@ def load(
         return csv(path, column, dropna, columns)
     if source == "inline":
         return inline(values, dropna)
+    if source == "counts":
+        return from_counts(counts)
     raise ConfigError(f"unknown data.source {source!r}; choose one of: {', '.join(SOURCES)}")
 
 
-def synthetic(family: Family, truth: Theta, n: int, seed: int) -> Sample:
+def synthetic(family: Family, truth: Theta, n: int, seed: int | Sequence[int]) -> Sample:
     """``n`` draws from ``family`` at ``truth``; one seed drives every draw."""
     rng = np.random.default_rng(seed)
     values = family.sample(truth, n, rng)
@@ -94,6 +97,44 @@ def inline(values: Sequence[Any] | None, dropna: bool = False) -> Sample:
         locate=lambda i: f"data.values[{i}]",
     )
     return _handle_missing(sample, missing, dropna, "data.values")
+
+
+def from_counts(tally: Mapping[Any, Any] | None) -> Sample:
+    """A sample given as value -> count (``data.counts={0: 998, 1: 2}``): m flights with
+    k collisions, a table of category frequencies."""
+    if not tally:
+        raise DataError("data.counts is empty: give counts as {value: count, ...}")
+    values, sizes = [], []
+    for value, size in tally.items():
+        try:
+            size = int(size)
+        except (TypeError, ValueError):
+            size = -1
+        if size < 0:
+            raise DataError(f"data.counts[{value!r}] = {tally[value]!r}: expected a count >= 0")
+        values.append(_number_or_label(value))
+        sizes.append(size)
+    if sum(sizes) == 0:
+        raise DataError("data.counts: every count is 0, so there are no observations")
+    expanded = np.repeat(np.asarray(values), sizes)
+    order = np.cumsum(sizes)
+    return Sample(
+        expanded,
+        "counts",
+        {"counts": {str(v): s for v, s in zip(values, sizes, strict=True)}},
+        locate=lambda i: f"data.counts[{values[int(np.searchsorted(order, i, 'right'))]!r}]",
+    )
+
+
+def _number_or_label(value: Any) -> Any:
+    """A count table's key as a number when it reads as one (YAML keys are strings)."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() else number
+    return value
 
 
 def csv(
@@ -211,4 +252,4 @@ def _narrow(values: np.ndarray) -> np.ndarray:
         return values
 
 
-SOURCES = ("synthetic", "csv", "inline")
+SOURCES = ("synthetic", "csv", "inline", "counts")

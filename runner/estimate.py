@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from runner import families, optimizers
-from runner.errors import DataError
+from runner.errors import ConfigError, DataError
 from runner.families.base import Family, Stats, Theta
 from runner.numdiff import gradient_from_value, hessian_from_gradient, hessian_from_value
 from runner.result import CI_LEVEL, Fit, ParamEstimate
@@ -132,6 +132,9 @@ def fit(
     truth: Mapping[str, Any] | None = None,
     fixed: Mapping[str, Any] | None = None,
     init: Mapping[str, Any] | None = None,
+    estimator: str = "mle",
+    prior: Mapping[str, Any] | None = None,
+    test: Any = None,
     **family_options: Any,
 ) -> Fit:
     """Fit ``family`` to the IID sample ``x`` by maximum likelihood.
@@ -142,8 +145,13 @@ def fit(
     (``{"method": "BFGS"}``). ``truth`` (known true values, for synthetic data) is
     reported beside the estimates; ``fixed`` parameters are held, not estimated;
     ``init`` overrides the iterative optimizers' data-driven starting point.
+
+    ``estimator="map"`` adds the conjugate posterior under ``prior`` (MAP, posterior mean,
+    credible intervals) beside the MLE; ``test`` (held-out data) adds the held-out mean
+    log-likelihood of each estimate.
     """
-    fam = families.get(family, **family_options).for_data(x)  # labels: ``family_options``
+    everything = x if test is None else _concat(x, test)
+    fam = families.get(family, **family_options).for_data(everything)
     data = fam.validate(x)
     return fit_validated(
         fam,
@@ -153,7 +161,18 @@ def fit(
         truth=truth,
         fixed=fixed,
         init=init,
+        estimator=estimator,
+        prior=prior,
+        test=None if test is None else fam.validate(test),
     )
+
+
+def _concat(x: Any, test: Any) -> np.ndarray:
+    """Training and held-out values together (categorical labels come from both)."""
+    return np.concatenate([np.asarray(x), np.asarray(test)])
+
+
+ESTIMATORS = ("mle", "map")
 
 
 def fit_validated(
@@ -165,8 +184,13 @@ def fit_validated(
     truth: Mapping[str, Any] | None = None,
     fixed: Mapping[str, Any] | None = None,
     init: Mapping[str, Any] | None = None,
+    estimator: str = "mle",
+    prior: Mapping[str, Any] | None = None,
+    test: np.ndarray | None = None,
 ) -> Fit:
-    """``fit`` for data already checked by ``fam.validate``."""
+    """``fit`` for data (and held-out ``test`` data) already checked by ``fam.validate``."""
+    if estimator not in ESTIMATORS:
+        raise ConfigError(f"estimator={estimator!r}: choose one of {', '.join(ESTIMATORS)}")
     started = time.perf_counter()
     opt = optimizers.get(optimizer, **dict(optimizer_options or {}))
     fixed_theta = fam.check_theta_subset(fixed or {}, "model.fixed") if fixed else {}
@@ -200,7 +224,52 @@ def fit_validated(
         k: (np.asarray(v, dtype=float) if np.ndim(v) else float(v))
         for k, v in outcome.theta.items()
     }
-    return _assemble(fam, problem, theta, outcome, truth_theta, started)
+    result = _assemble(fam, problem, theta, outcome, truth_theta, started)
+    if estimator == "map":
+        _add_posterior(result, fam, stats, prior or {}, fixed_theta)
+    if test is not None:
+        _add_heldout(result, fam, test)
+    result.wall_time = time.perf_counter() - started
+    return result
+
+
+def _add_posterior(result: Fit, fam: Family, stats: Stats, prior, fixed: Theta) -> None:
+    """MAP, posterior mean and credible intervals beside the MLE (conjugate priors)."""
+    post = fam.posterior(stats, prior, fixed)
+    if post is None:
+        from runner.families import conjugate
+
+        raise ConfigError(
+            f"estimator=map needs a conjugate prior, and {fam.name} has none here; "
+            f"families with one: {', '.join(conjugate())}"
+        )
+    result.estimator = "map"
+    result.posterior = post
+    result.notes.extend(post.notes)
+    for p in fam.params:
+        if p.name not in post.map:
+            continue
+        names = p.component_names()
+        maps = p.constraint.components(post.map[p.name])
+        means = p.constraint.components(post.mean[p.name])
+        lows, highs = (np.atleast_1d(v) for v in post.interval[p.name])
+        for i, name in enumerate(names):
+            e = result.estimate(name)
+            e.map, e.posterior_mean = float(maps[i]), float(means[i])
+            e.credible = (float(lows[i]), float(highs[i]))
+
+
+def _add_heldout(result: Fit, fam: Family, test: np.ndarray) -> None:
+    from runner.heldout import evaluate
+
+    result.heldout["mle"] = evaluate(fam, test, result.params)
+    if result.posterior is not None:
+        for label, values in (
+            ("map", result.posterior.map),
+            ("posterior_mean", result.posterior.mean),
+        ):
+            theta = {**result.params, **values}
+            result.heldout[label] = evaluate(fam, test, theta)
 
 
 def _prefer_exact_boundary(problem, outcome):

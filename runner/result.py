@@ -26,16 +26,26 @@ class ParamEstimate:
     truth: float | None = None
     fixed: bool = False
     on_boundary: bool = False
+    map: float | None = None
+    posterior_mean: float | None = None
+    credible: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        record = {
             "estimate": _num(self.estimate),
             "se": _num(self.se),
-            "ci": None if self.ci is None else [_num(self.ci[0]), _num(self.ci[1])],
+            "ci": _pair(self.ci),
             "truth": _num(self.truth),
             "fixed": self.fixed,
             "on_boundary": self.on_boundary,
         }
+        if self.map is not None:
+            record.update(
+                map=_num(self.map),
+                posterior_mean=_num(self.posterior_mean),
+                credible_interval=_pair(self.credible),
+            )
+        return record
 
 
 @dataclass
@@ -58,6 +68,9 @@ class Fit:
     covariance: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
     trace: list[dict[str, float]] = field(default_factory=list)
+    estimator: str = "mle"
+    posterior: Any = None  # runner.priors.Posterior when estimator="map"
+    heldout: dict[str, Any] = field(default_factory=dict)  # label -> heldout.HeldOut
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -102,6 +115,10 @@ class Fit:
             "score": {k: _num(v) for k, v in self.score.items()},
             "wall_time": self.wall_time,
             "notes": list(self.notes),
+            "estimator": self.estimator,
+            "prior": None if self.posterior is None else self.posterior.prior,
+            "posterior": None if self.posterior is None else self.posterior.posterior,
+            "heldout": {label: h.to_dict() for label, h in self.heldout.items()},
         }
 
     def summary(self) -> str:
@@ -109,7 +126,11 @@ class Fit:
         status = "converged" if self.converged else "DID NOT CONVERGE"
         head = f"{self.model} · n = {self.n:,} · {self.optimizer} · {status}"
         has_truth = any(e.truth is not None for e in self.estimates)
-        header = ["parameter", "estimate", "std. error", f"{CI_LEVEL:.0%} Wald CI"]
+        bayes = self.posterior is not None
+        header = ["parameter", "MLE" if bayes else "estimate", "std. error",
+                  f"{CI_LEVEL:.0%} Wald CI"]  # fmt: skip
+        if bayes:
+            header += ["MAP", "post. mean", f"{CI_LEVEL:.0%} credible"]
         if has_truth:
             header.append("truth")
         rows = [header]
@@ -121,6 +142,9 @@ class Fit:
             else:
                 se, ci = _g(e.se), f"[{_g(e.ci[0])}, {_g(e.ci[1])}]"
             row = [e.name, _g(e.estimate), se, ci]
+            if bayes:
+                cred = "" if e.credible is None else f"[{_g(e.credible[0])}, {_g(e.credible[1])}]"
+                row += [_g(e.map), _g(e.posterior_mean), cred]
             if has_truth:
                 row.append("" if e.truth is None else _g(e.truth))
             rows.append(row)
@@ -143,6 +167,10 @@ class Fit:
             f"iterations {self.iterations}   |score| at estimate {grad}   "
             f"time {self.wall_time * 1000:.1f} ms"
         )
+        if bayes:
+            lines.append(f"prior {self.posterior.prior} -> posterior {self.posterior.posterior}")
+        for label, h in self.heldout.items():
+            lines.append(f"held-out mean log-likelihood ({label}, n = {h.n:,}): {h.describe()}")
         if not self.converged:
             lines.append(f"optimizer message: {self.message}")
         lines.extend(f"note: {note}" for note in self.notes)
@@ -154,6 +182,10 @@ class Fit:
     def __repr__(self) -> str:
         values = ", ".join(f"{e.name}={_g(e.estimate)}" for e in self.estimates)
         return f"<Fit {self.model} n={self.n} {values} loglik={_g(self.loglik)}>"
+
+
+def _pair(pair: tuple[float, float] | None) -> list[float | None] | None:
+    return None if pair is None else [_num(pair[0]), _num(pair[1])]
 
 
 def _g(x: float | None) -> str:

@@ -142,6 +142,13 @@ def fit_metrics(fit: Fit) -> dict[str, float]:
         metrics[f"truth.{e.name}"] = e.truth
         if e.ci is not None:
             metrics[f"ci_low.{e.name}"], metrics[f"ci_high.{e.name}"] = e.ci
+        if e.map is not None:
+            metrics[f"map.{e.name}"] = e.map
+            metrics[f"posterior_mean.{e.name}"] = e.posterior_mean
+    for label, held in fit.heldout.items():
+        # -inf is skipped as a metric (charts cannot show it); the count says why.
+        metrics[f"heldout.{label}.mean_loglik"] = held.mean_loglik
+        metrics[f"heldout.{label}.zero_probability"] = held.zero_probability
     return {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(v)}
 
 

@@ -24,12 +24,13 @@ from runner.app import RESULTS_FILE, run_job
 from runner.errors import ConfigError
 
 CONF = (Path(__file__).resolve().parent.parent / "conf").resolve()
-GROUPS = ("model", "data", "optimizer", "tracking")
+GROUPS = ("model", "data", "optimizer", "tracking", "estimator")
 
 # Mandatory (???) keys a group option needs before it can be used.
 REQUIRED = {
     ("data", "csv"): ["data.path=some.csv", "data.column=x"],
     ("data", "inline"): ["data.values=[0,1,1]"],
+    ("data", "counts"): ["data.counts={0: 3, 1: 2}"],
 }
 
 OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / group).glob("*.yaml"))]

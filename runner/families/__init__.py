@@ -86,6 +86,13 @@ def get(name: str | Family, **options: Any) -> Family:
     return cls(**given)
 
 
+def conjugate() -> list[str]:
+    """Families with a conjugate prior (``estimator=map``)."""
+    return [
+        name for name, cls in sorted(_REGISTRY.items()) if cls.posterior is not Family.posterior
+    ]
+
+
 def _init_parameters(cls: type) -> list[inspect.Parameter]:
     """The named options a class's constructor takes (none for ``object.__init__``)."""
     if cls.__init__ is object.__init__:

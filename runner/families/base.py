@@ -146,6 +146,11 @@ class Family(ABC):
             raise NotImplementedError(f"{self.name} must define initial()")
         return start
 
+    def posterior(self, stats: Stats, prior: Mapping[str, Any], fixed: Theta) -> Any:
+        """The conjugate posterior (``runner.priors.Posterior``) for MAP, or None if the
+        family has no conjugate prior here."""
+        return None
+
     def em(self, stats: Stats) -> Any:
         """An EM updater bound to the data (mixtures), or None."""
         return None

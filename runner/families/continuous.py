@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
+from runner import priors
 from runner.constraints import Param, positive, real
+from runner.errors import ConfigError
 from runner.families.base import Family
 
 _CONSTANT = (
@@ -60,6 +62,22 @@ class Gaussian(Family):
     def closed_form(self, stats):
         return {"mu": stats["mean"], "sigma": np.sqrt(stats["m2"] / stats["n"])}
 
+    def posterior(self, stats, prior, fixed):
+        if "mu" in fixed:
+            raise ConfigError(
+                "MAP for gaussian is conjugate for mu (with sigma fixed) or for (mu, sigma); "
+                "not for sigma alone with mu fixed"
+            )
+        post = priors.normal_inverse_gamma(
+            prior, stats["n"], stats["mean"], stats["m2"], fixed.get("sigma")
+        )
+        if "sigma" not in fixed:
+            post.notes.append(
+                "gaussian MAP and posterior mean of sigma are sqrt of those of sigma^2 "
+                "(the conjugate parameterization)"
+            )
+        return post
+
     def degenerate(self, stats, free):
         if "sigma" in free and _no_spread(stats["m2"], stats["n"], stats["mean"]):
             return _CONSTANT.format(name=self.name, param="sigma -> 0")
@@ -97,6 +115,9 @@ class Exponential(Family):
     def closed_form(self, stats):
         with np.errstate(divide="ignore"):
             return {"rate": stats["n"] / stats["total"]}
+
+    def posterior(self, stats, prior, fixed):
+        return priors.gamma_rate(prior, stats["n"], stats["total"], "rate")
 
     def degenerate(self, stats, free):
         if "rate" in free and stats["total"] == 0:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+from runner import priors
 from runner.constraints import Param, positive, simplex, unit_interval
 from runner.errors import ConfigError, DataError
 from runner.families.base import Family
@@ -47,6 +48,10 @@ class Bernoulli(Family):
 
     def closed_form(self, stats):
         return {"p": stats["successes"] / stats["n"]}
+
+    def posterior(self, stats, prior, fixed):
+        k = stats["successes"]
+        return priors.beta_binomial(prior, k, stats["n"] - k)
 
     def fisher_information(self, theta):
         p = theta["p"]
@@ -108,6 +113,10 @@ class Binomial(Family):
     def closed_form(self, stats):
         return {"p": stats["successes"] / (stats["n"] * self.trials)}
 
+    def posterior(self, stats, prior, fixed):
+        s = stats["successes"]
+        return priors.beta_binomial(prior, s, stats["n"] * self.trials - s)
+
     def fisher_information(self, theta):
         p = theta["p"]
         return np.array([[self.trials / (p * (1 - p))]])
@@ -145,6 +154,9 @@ class Poisson(Family):
 
     def closed_form(self, stats):
         return {"lam": stats["total"] / stats["n"]}
+
+    def posterior(self, stats, prior, fixed):
+        return priors.gamma_rate(prior, stats["total"], stats["n"], "lam")
 
     def fisher_information(self, theta):
         return np.array([[1 / theta["lam"]]])
@@ -264,6 +276,9 @@ class Categorical(Family):
     def closed_form(self, stats):
         return {"p": stats["counts"] / stats["n"]}
 
+    def posterior(self, stats, prior, fixed):
+        return priors.dirichlet_categorical(prior, stats["counts"])
+
     def logpdf(self, x, theta):
         with np.errstate(divide="ignore"):
             return np.log(np.asarray(theta["p"]))[x]
@@ -329,6 +344,9 @@ class Geometric(Family):
 
     def closed_form(self, stats):
         return {"p": stats["n"] / stats["total"]}
+
+    def posterior(self, stats, prior, fixed):
+        return priors.beta_binomial(prior, stats["n"], stats["total"] - stats["n"])
 
     def fisher_information(self, theta):
         p = theta["p"]
