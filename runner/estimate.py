@@ -224,6 +224,9 @@ def fit_validated(
         k: (np.asarray(v, dtype=float) if np.ndim(v) else float(v))
         for k, v in outcome.theta.items()
     }
+    why = fam.check_estimate(theta, {p.name for p in problem.free})
+    if why:
+        raise DataError(why)
     result = _assemble(fam, problem, theta, outcome, truth_theta, started)
     if estimator == "map":
         _add_posterior(result, fam, stats, prior or {}, fixed_theta)

@@ -139,6 +139,11 @@ class Family(ABC):
         """
         return None
 
+    def check_estimate(self, theta: Theta, free: set[str]) -> str | None:
+        """Why an optimizer's stopping point is not an MLE (a parameter running off to
+        infinity, e.g. student_t df in the Gaussian limit), or None."""
+        return None
+
     def initial(self, stats: Stats) -> Theta:
         """A data-driven starting point for numerical optimizers (method of moments)."""
         start = self.closed_form(stats)

@@ -1,7 +1,8 @@
-"""Discrete families: bernoulli, binomial, categorical, poisson.
+"""Discrete families: bernoulli, binomial, categorical, poisson, geometric, negative_binomial.
 
-Each reduces the data to counts, so the likelihood costs O(1) (O(K) for categorical)
-whatever ``n`` is, and has the closed-form MLE of its score equation.
+Each reduces the data to counts (negative_binomial to a tally of distinct values), so the
+likelihood costs O(1) (O(K) for categorical) whatever ``n`` is; all but negative_binomial
+have the closed-form MLE of their score equation.
 """
 
 from __future__ import annotations
