@@ -43,7 +43,7 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
         optimizer=cfg.optimizer.name,
         optimizer_options={
             key: cfg.optimizer[key]
-            for key in ("method", "tol", "maxiter", "learning_rate", "starts")
+            for key in ("method", "tol", "maxiter", "learning_rate", "starts", "hessian")
         },
         truth=truth,
         fixed=_plain(cfg.model.fixed) or None,

@@ -59,6 +59,7 @@ class OptimizerConfig:
     maxiter: Optional[int] = None
     learning_rate: Optional[float] = None
     starts: Optional[int] = None
+    hessian: Optional[str] = None
     init: dict[str, Any] = field(default_factory=dict)
 
 

@@ -21,6 +21,7 @@ class Constraint:
 
     name: str = ""
     description: str = ""
+    elementwise: bool = False  # a scalar bijection per component (not simplex, covariance)
 
     def contains(self, value: np.ndarray) -> bool:
         """True if ``value`` lies in the closed parameter space."""
@@ -64,6 +65,16 @@ class _Elementwise(Constraint):
     def _derivative(self, z):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _second_derivative(self, z):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    elementwise = True
+
+    def derivatives(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """d value / dz and d2 value / dz2, componentwise (any batch shape)."""
+        z = np.asarray(z, dtype=float)
+        return self._derivative(z), self._second_derivative(z)
+
     def to_unconstrained(self, value):
         with np.errstate(divide="ignore"):
             return np.atleast_1d(self._inverse(np.asarray(value, dtype=float)))
@@ -94,6 +105,9 @@ class Real(_Elementwise):
     def _derivative(self, z):
         return np.ones_like(z)
 
+    def _second_derivative(self, z):
+        return np.zeros_like(z)
+
 
 class Positive(_Elementwise):
     name = "positive"
@@ -113,6 +127,9 @@ class Positive(_Elementwise):
         return np.log(value)
 
     def _derivative(self, z):
+        return np.exp(z)
+
+    def _second_derivative(self, z):
         return np.exp(z)
 
 
@@ -137,6 +154,10 @@ class UnitInterval(_Elementwise):
     def _derivative(self, z):
         p = expit(z)
         return p * (1 - p)
+
+    def _second_derivative(self, z):
+        p = expit(z)
+        return p * (1 - p) * (1 - 2 * p)
 
 
 class Simplex(Constraint):

@@ -92,10 +92,40 @@ class LikelihoodProblem:
         return jac
 
     def hessian(self, z: np.ndarray) -> np.ndarray:
-        """Hessian in z: central differences of the analytic gradient (or of the value)."""
+        """Hessian in z: the family's analytic Hessian through the chain rule where it has
+        one, else central differences of the analytic gradient (or of the value)."""
+        if self.analytic_hessian:
+            return self._chain_rule_hessian(z)
+        return self.numerical_hessian(z)
+
+    def numerical_hessian(self, z: np.ndarray) -> np.ndarray:
+        """Central differences of the analytic gradient (or second differences of the value)."""
         if self.has_gradient:
             return hessian_from_gradient(lambda w: self.value_and_grad(w)[1], z)
         return hessian_from_value(self.value, z)
+
+    @property
+    def analytic_hessian(self) -> bool:
+        return self.family.has_hessian and self.has_gradient and all(
+            p.constraint.elementwise and not p.is_vector for p in self.free
+        )
+
+    def _chain_rule_hessian(self, z: np.ndarray) -> np.ndarray:
+        """H_z = J H_theta J + diag(score * theta''(z)) for scalar bijections theta(z)."""
+        theta = self.theta(z)
+        with np.errstate(all="ignore"):
+            full = np.asarray(self.family.hessian(self.stats, theta), dtype=float)
+            score = self.family.score(self.stats, theta)
+        names = self.family.param_names
+        keep = [names.index(p.name) for p in self.free]
+        sub = full[np.ix_(keep, keep)]
+        first = np.empty(self.dim)
+        curvature = np.empty(self.dim)
+        for i, p in enumerate(self.free):
+            d1, d2 = p.constraint.derivatives(z[i])
+            first[i] = d1
+            curvature[i] = score[p.name] * d2
+        return first[:, None] * sub * first[None, :] + np.diag(curvature)
 
     def flat(self, theta: Theta) -> dict[str, float]:
         """Every scalar component by its flat name (``mu``, ``p.A``)."""

@@ -34,6 +34,8 @@ class Problem(Protocol):
 
     def hessian(self, z: np.ndarray) -> np.ndarray: ...
 
+    def numerical_hessian(self, z: np.ndarray) -> np.ndarray: ...
+
     def start(self) -> np.ndarray: ...
 
     def closed_form(self) -> dict[str, Any] | None: ...
@@ -187,25 +189,43 @@ class Newton(Optimizer):
     """
 
     name = "newton"
+    HESSIANS = ("auto", "analytic", "numerical")
 
-    def __init__(self, tol: float = 1e-9, maxiter: int = 100):
+    def __init__(self, tol: float = 1e-9, maxiter: int = 100, hessian: str = "auto"):
+        if hessian not in self.HESSIANS:
+            raise ConfigError(
+                f"optimizer.hessian = {hessian!r}: choose one of {', '.join(self.HESSIANS)}"
+            )
         self.tol = tol
         self.maxiter = maxiter
+        self.hessian = hessian
 
     def options(self):
-        return {"tol": self.tol, "maxiter": self.maxiter}
+        return {"tol": self.tol, "maxiter": self.maxiter, "hessian": self.hessian}
+
+    def _hessian_of(self, problem):
+        """The family's analytic Hessian (auto: where it has one) or finite differences."""
+        if self.hessian == "numerical":
+            return problem.numerical_hessian
+        if self.hessian == "analytic" and not getattr(problem, "analytic_hessian", False):
+            raise ConfigError(
+                f"optimizer.hessian=analytic: {problem.label} has no analytic Hessian here; "
+                "use optimizer.hessian=auto or numerical"
+            )
+        return problem.hessian
 
     def maximize(self, problem):
         z = problem.start()
         value, grad = problem.value_and_grad(z)
         trace = [_record(problem, 0, z, value, grad)]
         scale = 1.0 / max(problem.n, 1)
+        hessian = self._hessian_of(problem)
         message = f"reached maxiter={self.maxiter}"
         for iteration in range(1, self.maxiter + 1):
             if np.max(np.abs(grad)) * scale < self.tol:
                 message = "the score is zero (within tol) at the estimate"
                 break
-            step = _newton_step(problem.hessian(z), grad)
+            step = _newton_step(hessian(z), grad)
             z_new, value_new, grad_new, halvings = _halve_until_no_worse(problem, z, step, value)
             if halvings < 0:
                 message = "step halving found no point with a higher log-likelihood"

@@ -123,6 +123,15 @@ class Family(ABC):
     def has_score(self) -> bool:
         return type(self).score is not Family.score
 
+    def hessian(self, stats: Stats, theta: Theta) -> np.ndarray | None:
+        """Second derivatives of the log-likelihood in the natural (scalar) parameters, as a
+        (..., d, d) array in ``params`` order; None where not written out."""
+        return None
+
+    @property
+    def has_hessian(self) -> bool:
+        return type(self).hessian is not Family.hessian
+
     def closed_form(self, stats: Stats) -> Theta | None:
         """The MLE solved from the score equations, where they have a closed form."""
         return None
@@ -217,6 +226,13 @@ def _check_value(p: Param, raw: Any, where: str) -> Any:
     if not p.constraint.contains(value):
         raise ConfigError(f"{where}.{p.name} = {raw!r}: expected {p.constraint.description}")
     return value if p.is_vector else float(value)
+
+
+def matrix(rows: list[list[Any]]) -> np.ndarray:
+    """A (..., d, d) array from a d x d nested list of (batched) entries."""
+    entries = np.broadcast_arrays(*[np.asarray(v, dtype=float) for row in rows for v in row])
+    stacked = np.stack(entries, axis=-1)
+    return stacked.reshape(*stacked.shape[:-1], len(rows), len(rows))
 
 
 def as_float_array(values: Any) -> np.ndarray:

@@ -14,7 +14,7 @@ from scipy import special, stats
 from runner import priors
 from runner.constraints import Param, positive, real
 from runner.errors import ConfigError
-from runner.families.base import Family
+from runner.families.base import Family, matrix
 
 # Past this, a t density differs from the Gaussian by less than ~1e-4 anywhere that
 # matters: an optimizer still climbing in df is following the Gaussian limit.
@@ -63,6 +63,16 @@ class Gaussian(Family):
             "mu": n * (stats["mean"] - mu) / sigma**2,
             "sigma": -n / sigma + self._sum_squares(stats, mu) / sigma**3,
         }
+
+    def hessian(self, stats, theta):
+        mu, sigma, n = theta["mu"], theta["sigma"], stats["n"]
+        cross = -2 * n * (stats["mean"] - mu) / sigma**3
+        return matrix(
+            [
+                [-n / sigma**2, cross],
+                [cross, n / sigma**2 - 3 * self._sum_squares(stats, mu) / sigma**4],
+            ]
+        )
 
     def closed_form(self, stats):
         return {"mu": stats["mean"], "sigma": np.sqrt(stats["m2"] / stats["n"])}
@@ -116,6 +126,9 @@ class Exponential(Family):
 
     def score(self, stats, theta):
         return {"rate": stats["n"] / theta["rate"] - stats["total"]}
+
+    def hessian(self, stats, theta):
+        return matrix([[-stats["n"] / theta["rate"] ** 2]])
 
     def closed_form(self, stats):
         with np.errstate(divide="ignore"):
@@ -171,6 +184,10 @@ class Gamma(Family):
             "shape": n * (np.log(b) - special.digamma(a)) + stats["log_total"],
             "rate": n * a / b - stats["total"],
         }
+
+    def hessian(self, stats, theta):
+        a, b, n = theta["shape"], theta["rate"], stats["n"]
+        return matrix([[-n * special.polygamma(1, a), n / b], [n / b, -n * a / b**2]])
 
     def degenerate(self, stats, free):
         n = stats["n"]
@@ -231,6 +248,9 @@ class Lognormal(Family):
     def score(self, stats, theta):
         return Gaussian().score(stats, theta)
 
+    def hessian(self, stats, theta):
+        return Gaussian().hessian(stats, theta)
+
     def closed_form(self, stats):
         return Gaussian().closed_form(stats)
 
@@ -279,6 +299,16 @@ class Beta(Family):
             "a": n * (both - special.digamma(a)) + stats["log_total"],
             "b": n * (both - special.digamma(b)) + stats["log1m_total"],
         }
+
+    def hessian(self, stats, theta):
+        a, b, n = theta["a"], theta["b"], stats["n"]
+        both = special.polygamma(1, a + b)
+        return matrix(
+            [
+                [n * (both - special.polygamma(1, a)), n * both],
+                [n * both, n * (both - special.polygamma(1, b))],
+            ]
+        )
 
     def degenerate(self, stats, free):
         # With one of a, b held the maximum exists even for constant data.
@@ -342,6 +372,18 @@ class Weibull(Family):
             "shape": n / k + (log_ratio * (1 - powers)).sum(axis=-1),
             "scale": k / lam * (powers.sum(axis=-1) - n),
         }
+
+    def hessian(self, stats, theta):
+        k, lam, n = theta["shape"], theta["scale"], stats["n"]
+        powers, log_ratio = self._scaled_powers(stats, theta)
+        total = powers.sum(axis=-1)
+        cross = (powers - 1 + k * log_ratio * powers).sum(axis=-1) / lam
+        return matrix(
+            [
+                [-n / k**2 - (log_ratio**2 * powers).sum(axis=-1), cross],
+                [cross, -(k / lam**2) * (total - n) - (k / lam) ** 2 * total],
+            ]
+        )
 
     def degenerate(self, stats, free):
         if "shape" not in free or np.ptp(stats["log_x"], axis=-1) != 0:

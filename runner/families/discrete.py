@@ -16,7 +16,7 @@ from scipy import special, stats
 from runner import priors
 from runner.constraints import Param, positive, simplex, unit_interval
 from runner.errors import ConfigError, DataError
-from runner.families.base import Family
+from runner.families.base import Family, matrix
 
 
 def _is_integer(x: np.ndarray) -> np.ndarray:
@@ -46,6 +46,10 @@ class Bernoulli(Family):
     def score(self, stats, theta):
         p, k, n = theta["p"], stats["successes"], stats["n"]
         return {"p": k / p - (n - k) / (1 - p)}
+
+    def hessian(self, stats, theta):
+        p, k, n = theta["p"], stats["successes"], stats["n"]
+        return matrix([[-k / p**2 - (n - k) / (1 - p) ** 2]])
 
     def closed_form(self, stats):
         return {"p": stats["successes"] / stats["n"]}
@@ -111,6 +115,10 @@ class Binomial(Family):
         p, s = theta["p"], stats["successes"]
         return {"p": s / p - (stats["n"] * self.trials - s) / (1 - p)}
 
+    def hessian(self, stats, theta):
+        p, s = theta["p"], stats["successes"]
+        return matrix([[-s / p**2 - (stats["n"] * self.trials - s) / (1 - p) ** 2]])
+
     def closed_form(self, stats):
         return {"p": stats["successes"] / (stats["n"] * self.trials)}
 
@@ -152,6 +160,9 @@ class Poisson(Family):
 
     def score(self, stats, theta):
         return {"lam": stats["total"] / theta["lam"] - stats["n"]}
+
+    def hessian(self, stats, theta):
+        return matrix([[-stats["total"] / theta["lam"] ** 2]])
 
     def closed_form(self, stats):
         return {"lam": stats["total"] / stats["n"]}
@@ -342,6 +353,10 @@ class Geometric(Family):
     def score(self, stats, theta):
         p, n = theta["p"], stats["n"]
         return {"p": n / p - (stats["total"] - n) / (1 - p)}
+
+    def hessian(self, stats, theta):
+        p, n = theta["p"], stats["n"]
+        return matrix([[-n / p**2 - (stats["total"] - n) / (1 - p) ** 2]])
 
     def closed_form(self, stats):
         return {"p": stats["n"] / stats["total"]}
