@@ -106,8 +106,10 @@ class LikelihoodProblem:
 
     @property
     def analytic_hessian(self) -> bool:
-        return self.family.has_hessian and self.has_gradient and all(
-            p.constraint.elementwise and not p.is_vector for p in self.free
+        return (
+            self.family.has_hessian
+            and self.has_gradient
+            and all(p.constraint.elementwise and not p.is_vector for p in self.free)
         )
 
     def _chain_rule_hessian(self, z: np.ndarray) -> np.ndarray:

@@ -49,13 +49,26 @@ def hyper(prior: Mapping[str, Any], name: str, default: float, positive: bool = 
     return value
 
 
-def beta_mode(a: float, b: float) -> float:
-    """The mode of Beta(a, b); at an end when a or b is <= 1 (uniform: the middle)."""
-    if a > 1 and b > 1:
-        return (a - 1) / (a + b - 2)
-    if a == b:
-        return 0.5
-    return 0.0 if a < b else 1.0
+def beta_mode(a, b):
+    """The mode of Beta(a, b); at an end when a or b is <= 1 (uniform: the middle).
+    Works elementwise on arrays (batches of posteriors)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        interior = (a - 1) / (a + b - 2)
+    edge = np.where(a == b, 0.5, np.where(a < b, 0.0, 1.0))
+    return _scalar(np.where((a > 1) & (b > 1), interior, edge))
+
+
+def _scalar(value):
+    """A 0-d array as a float (so single fits read naturally); arrays unchanged."""
+    value = np.asarray(value)
+    return float(value) if value.ndim == 0 else value
+
+
+def _g(value) -> str:
+    """A hyperparameter for a description (a batch is described by its shape)."""
+    value = np.asarray(value)
+    return f"{float(value):g}" if value.ndim == 0 else f"<{value.size} values>"
 
 
 def beta_binomial(
@@ -66,11 +79,17 @@ def beta_binomial(
     a, b = a0 + successes, b0 + failures
     return Posterior(
         prior=f"Beta(a={a0:g}, b={b0:g})",
-        posterior=f"Beta({a:g}, {b:g})",
+        posterior=f"Beta({_g(a)}, {_g(b)})",
         map={name: beta_mode(a, b)},
-        mean={name: a / (a + b)},
-        interval={name: tuple(stats.beta.ppf(_TAILS, a, b))},
+        mean={name: _scalar(a / (a + b))},
+        interval={name: _tails(stats.beta, a, b)},
     )
+
+
+def _tails(dist, *args, **kwargs) -> tuple:
+    """The equal-tailed credible interval, elementwise."""
+    low, high = (_scalar(dist.ppf(q, *args, **kwargs)) for q in _TAILS)
+    return low, high
 
 
 def gamma_rate(
@@ -81,29 +100,36 @@ def gamma_rate(
     a, b = a0 + shape_gain, b0 + rate_gain
     return Posterior(
         prior=f"Gamma(a={a0:g}, b={b0:g}) (shape, rate)",
-        posterior=f"Gamma({a:g}, {b:g})",
-        map={name: max(a - 1, 0.0) / b},
-        mean={name: a / b},
-        interval={name: tuple(stats.gamma.ppf(_TAILS, a, scale=1 / b))},
+        posterior=f"Gamma({_g(a)}, {_g(b)})",
+        map={name: _scalar(np.maximum(a - 1, 0.0) / b)},
+        mean={name: _scalar(a / b)},
+        interval={name: _tails(stats.gamma, a, scale=1 / np.asarray(b, dtype=float))},
     )
 
 
 def dirichlet_categorical(prior: Mapping[str, Any], counts: np.ndarray) -> Posterior:
     """Dirichlet(alpha) prior on category probabilities; posterior Dirichlet(alpha + n)."""
     raw = prior.get("alpha", 2.0)
-    alpha0 = np.broadcast_to(np.asarray(raw, dtype=float), counts.shape).copy()
+    try:
+        alpha0 = np.broadcast_to(np.asarray(raw, dtype=float), counts.shape[-1:]).copy()
+    except ValueError:
+        raise ConfigError(
+            f"model.prior.alpha = {raw!r}: expected one number or {counts.shape[-1]} numbers"
+        ) from None
     if not np.all(alpha0 > 0):
         raise ConfigError(f"model.prior.alpha = {raw!r}: expected numbers > 0")
-    alpha = alpha0 + counts
-    total = alpha.sum()
+    alpha = alpha0 + counts  # (..., K): a batch of posteriors works row by row
+    total = alpha.sum(axis=-1, keepdims=True)
     excess = np.maximum(alpha - 1, 0.0)
-    mode = excess / excess.sum() if excess.sum() > 0 else np.full(alpha.shape, 1 / alpha.size)
+    mass = excess.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mode = np.where(mass > 0, excess / mass, 1 / alpha.shape[-1])
     low = stats.beta.ppf(_TAILS[0], alpha, total - alpha)
     high = stats.beta.ppf(_TAILS[1], alpha, total - alpha)
     shown = f"{alpha0[0]:g}" if np.all(alpha0 == alpha0[0]) else str(alpha0.tolist())
     return Posterior(
         prior=f"Dirichlet(alpha={shown})",
-        posterior=f"Dirichlet({alpha.tolist()})",
+        posterior=f"Dirichlet({alpha.tolist()})" if alpha.ndim == 1 else "Dirichlet(batch)",
         map={"p": mode},
         mean={"p": alpha / total},
         interval={"p": (low, high)},
@@ -122,37 +148,38 @@ def normal_inverse_gamma(
     mu0 = hyper(prior, "mu0", 0.0, positive=False)
     kappa0 = hyper(prior, "kappa0", 1.0)
     kappa = kappa0 + n
-    mu_n = (kappa0 * mu0 + n * mean) / kappa
+    mu_n = _scalar((kappa0 * mu0 + n * np.asarray(mean, dtype=float)) / kappa)
     if sigma is not None:
         sd = sigma / np.sqrt(kappa)
         return Posterior(
             prior=f"Normal(mu0={mu0:g}, sigma^2/kappa0) with kappa0={kappa0:g}, sigma fixed",
-            posterior=f"Normal({mu_n:.6g}, {sd:.6g}^2)",
+            posterior=f"Normal({_g(mu_n)}, {_g(sd)}^2)",
             map={"mu": mu_n},
             mean={"mu": mu_n},
-            interval={"mu": tuple(stats.norm.ppf(_TAILS, mu_n, sd))},
+            interval={"mu": _tails(stats.norm, mu_n, sd)},
         )
     alpha0, beta0 = hyper(prior, "alpha0", 2.0), hyper(prior, "beta0", 1.0)
     alpha = alpha0 + n / 2
-    beta = beta0 + m2 / 2 + kappa0 * n * (mean - mu0) ** 2 / (2 * kappa)
+    beta = beta0 + np.asarray(m2) / 2 + kappa0 * n * (np.asarray(mean) - mu0) ** 2 / (2 * kappa)
     var_mode = beta / (alpha + 1.5)  # joint mode of NIG in (mu, sigma^2)
-    var_mean = beta / (alpha - 1) if alpha > 1 else np.inf
+    with np.errstate(divide="ignore"):
+        var_mean = np.where(alpha > 1, beta / np.maximum(alpha - 1, 0.0), np.inf)
     mu_scale = np.sqrt(beta / (alpha * kappa))
-    var_interval = stats.invgamma.ppf(_TAILS, alpha, scale=beta)
     notes = []
-    if not np.isfinite(var_mean):
+    if not np.all(np.isfinite(var_mean)):
         notes.append("posterior mean of sigma^2 is infinite (alpha <= 1)")
+    low, high = _tails(stats.invgamma, alpha, scale=beta)
     return Posterior(
         prior=(
             f"Normal-Inverse-Gamma(mu0={mu0:g}, kappa0={kappa0:g}, alpha0={alpha0:g}, "
             f"beta0={beta0:g})"
         ),
-        posterior=f"NIG({mu_n:.6g}, {kappa:g}, {alpha:g}, {beta:.6g})",
-        map={"mu": mu_n, "sigma": float(np.sqrt(var_mode))},
-        mean={"mu": mu_n, "sigma": float(np.sqrt(var_mean))},
+        posterior=f"NIG({_g(mu_n)}, {_g(kappa)}, {_g(alpha)}, {_g(beta)})",
+        map={"mu": mu_n, "sigma": _scalar(np.sqrt(var_mode))},
+        mean={"mu": mu_n, "sigma": _scalar(np.sqrt(var_mean))},
         interval={
-            "mu": tuple(stats.t.ppf(_TAILS, 2 * alpha, mu_n, mu_scale)),
-            "sigma": tuple(np.sqrt(var_interval)),
+            "mu": _tails(stats.t, 2 * alpha, mu_n, mu_scale),
+            "sigma": (_scalar(np.sqrt(low)), _scalar(np.sqrt(high))),
         },
         notes=notes,
     )

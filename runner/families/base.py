@@ -110,6 +110,11 @@ class Family(ABC):
     def reduce(self, x: np.ndarray) -> Stats:
         """Sufficient statistics along the last axis (always including ``n``)."""
 
+    def prefix_stats(self, x: np.ndarray, ends: np.ndarray) -> Stats | None:
+        """Statistics of the prefixes ``x[:k]`` for each ``k`` in ``ends``, in one pass
+        (cumulative sums), as a batch; None where the statistics are not additive."""
+        return None
+
     # ---- likelihood ---------------------------------------------------------------------
     @abstractmethod
     def loglik(self, stats: Stats, theta: Theta) -> Any:
@@ -226,6 +231,11 @@ def _check_value(p: Param, raw: Any, where: str) -> Any:
     if not p.constraint.contains(value):
         raise ConfigError(f"{where}.{p.name} = {raw!r}: expected {p.constraint.description}")
     return value if p.is_vector else float(value)
+
+
+def cumulative(values: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Sums of ``values[:k]`` for each ``k`` in ``ends`` (one pass)."""
+    return np.cumsum(values, axis=0)[np.asarray(ends) - 1]
 
 
 def matrix(rows: list[list[Any]]) -> np.ndarray:

@@ -14,7 +14,7 @@ from scipy import special, stats
 from runner import priors
 from runner.constraints import Param, positive, real
 from runner.errors import ConfigError
-from runner.families.base import Family, matrix
+from runner.families.base import Family, cumulative, matrix
 
 # Past this, a t density differs from the Gaussian by less than ~1e-4 anywhere that
 # matters: an optimizer still climbing in df is following the Gaussian limit.
@@ -47,6 +47,18 @@ class Gaussian(Family):
         dev = x - mean[..., None] if x.ndim > 1 else x - mean
         m2 = np.einsum("...i,...i->...", dev, dev)
         return {"n": x.shape[-1], "mean": mean, "m2": m2}
+
+    def prefix_stats(self, x, ends):
+        # Shifted by the first value so that sums of squares do not cancel catastrophically.
+        shifted = x - x[0]
+        ends = np.asarray(ends)
+        total = cumulative(shifted, ends)
+        squares = cumulative(shifted * shifted, ends)
+        return {
+            "n": ends,
+            "mean": x[0] + total / ends,
+            "m2": np.maximum(squares - total**2 / ends, 0.0),
+        }
 
     def _sum_squares(self, stats, mu):
         return stats["m2"] + stats["n"] * (stats["mean"] - mu) ** 2
@@ -120,6 +132,9 @@ class Exponential(Family):
     def reduce(self, x):
         return {"n": x.shape[-1], "total": x.sum(axis=-1)}
 
+    def prefix_stats(self, x, ends):
+        return {"n": np.asarray(ends), "total": cumulative(x, ends)}
+
     def loglik(self, stats, theta):
         rate = theta["rate"]
         return stats["n"] * np.log(rate) - rate * stats["total"]
@@ -169,6 +184,13 @@ class Gamma(Family):
 
     def reduce(self, x):
         return {"n": x.shape[-1], "total": x.sum(axis=-1), "log_total": np.log(x).sum(axis=-1)}
+
+    def prefix_stats(self, x, ends):
+        return {
+            "n": np.asarray(ends),
+            "total": cumulative(x, ends),
+            "log_total": cumulative(np.log(x), ends),
+        }
 
     def loglik(self, stats, theta):
         a, b, n = theta["shape"], theta["rate"], stats["n"]
@@ -237,6 +259,12 @@ class Lognormal(Family):
         stats["log_total"] = logs.sum(axis=-1)
         return stats
 
+    def prefix_stats(self, x, ends):
+        logs = np.log(x)
+        stats = Gaussian().prefix_stats(logs, ends)
+        stats["log_total"] = cumulative(logs, ends)
+        return stats
+
     def loglik(self, stats, theta):
         return Gaussian().loglik(stats, theta) - stats["log_total"]
 
@@ -282,6 +310,18 @@ class Beta(Family):
             "log_total": np.log(x).sum(axis=-1),
             "log1m_total": np.log1p(-x).sum(axis=-1),
             "range": np.ptp(x, axis=-1),
+        }
+
+    def prefix_stats(self, x, ends):
+        ends = np.asarray(ends)
+        running_range = np.maximum.accumulate(x) - np.minimum.accumulate(x)
+        return {
+            "n": ends,
+            "mean": cumulative(x, ends) / ends,
+            "mean_square": cumulative(x * x, ends) / ends,
+            "log_total": cumulative(np.log(x), ends),
+            "log1m_total": cumulative(np.log1p(-x), ends),
+            "range": running_range[ends - 1],
         }
 
     def loglik(self, stats, theta):
@@ -377,7 +417,7 @@ class Weibull(Family):
         k, lam, n = theta["shape"], theta["scale"], stats["n"]
         powers, log_ratio = self._scaled_powers(stats, theta)
         total = powers.sum(axis=-1)
-        cross = (powers - 1 + k * log_ratio * powers).sum(axis=-1) / lam
+        cross = (powers - 1 + np.expand_dims(k, -1) * log_ratio * powers).sum(axis=-1) / lam
         return matrix(
             [
                 [-n / k**2 - (log_ratio**2 * powers).sum(axis=-1), cross],

@@ -16,7 +16,7 @@ from scipy import special, stats
 from runner import priors
 from runner.constraints import Param, positive, simplex, unit_interval
 from runner.errors import ConfigError, DataError
-from runner.families.base import Family, matrix
+from runner.families.base import Family, cumulative, matrix
 
 
 def _is_integer(x: np.ndarray) -> np.ndarray:
@@ -38,6 +38,9 @@ class Bernoulli(Family):
 
     def reduce(self, x):
         return {"n": x.shape[-1], "successes": x.sum(axis=-1)}
+
+    def prefix_stats(self, x, ends):
+        return {"n": np.asarray(ends), "successes": cumulative(x, ends)}
 
     def loglik(self, stats, theta):
         p, k, n = theta["p"], stats["successes"], stats["n"]
@@ -106,6 +109,18 @@ class Binomial(Family):
             "log_choose": log_choose.sum(axis=-1),
         }
 
+    def prefix_stats(self, x, ends):
+        log_choose = (
+            special.gammaln(self.trials + 1)
+            - special.gammaln(x + 1)
+            - special.gammaln(self.trials - x + 1)
+        )
+        return {
+            "n": np.asarray(ends),
+            "successes": cumulative(x, ends),
+            "log_choose": cumulative(log_choose, ends),
+        }
+
     def loglik(self, stats, theta):
         p, s = theta["p"], stats["successes"]
         failures = stats["n"] * self.trials - s
@@ -152,6 +167,13 @@ class Poisson(Family):
             "n": x.shape[-1],
             "total": x.sum(axis=-1),
             "log_factorials": special.gammaln(x + 1).sum(axis=-1),
+        }
+
+    def prefix_stats(self, x, ends):
+        return {
+            "n": np.asarray(ends),
+            "total": cumulative(x, ends),
+            "log_factorials": cumulative(special.gammaln(x + 1), ends),
         }
 
     def loglik(self, stats, theta):
@@ -278,6 +300,13 @@ class Categorical(Family):
             counts = (x[..., None] == np.arange(k)).sum(axis=-2).astype(float)
         return {"n": x.shape[-1], "counts": counts}
 
+    def prefix_stats(self, x, ends):
+        counts = np.stack(
+            [cumulative((x == k).astype(float), ends) for k in range(len(self.categories))],
+            axis=-1,
+        )
+        return {"n": np.asarray(ends), "counts": counts}
+
     def loglik(self, stats, theta):
         return special.xlogy(stats["counts"], theta["p"]).sum(axis=-1)
 
@@ -345,6 +374,9 @@ class Geometric(Family):
 
     def reduce(self, x):
         return {"n": x.shape[-1], "total": x.sum(axis=-1)}
+
+    def prefix_stats(self, x, ends):
+        return {"n": np.asarray(ends), "total": cumulative(x, ends)}
 
     def loglik(self, stats, theta):
         p, n = theta["p"], stats["n"]
