@@ -21,7 +21,7 @@ register()
 def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    from runner.app import run_job
+    from runner.app import run
     from runner.errors import RunnerError
 
     hydra_cfg = HydraConfig.get()
@@ -29,7 +29,7 @@ def main(cfg: DictConfig) -> None:
     overrides = hydra_cfg.job.override_dirname
     run_name = f"{cfg.model.name} {overrides}".strip() if overrides else cfg.model.name
     try:
-        outcome = run_job(cfg, run_dir, run_name)
+        outcome = run(cfg, run_dir, run_name)
     except RunnerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

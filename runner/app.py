@@ -19,7 +19,7 @@ from runner.config import check
 from runner.errors import ConfigError, TrackingError
 from runner.estimate import fit_validated
 from runner.result import Fit
-from runner.tracking import MlflowTracker, NullTracker, Tracker
+from runner.tracking import MlflowTracker, NullTracker, Tracker, fit_metrics, trace_metrics
 
 RESULTS_FILE = "results.json"
 TRACE_FILE = "trace.csv"
@@ -27,10 +27,49 @@ TRACE_FILE = "trace.csv"
 
 @dataclass
 class JobOutcome:
-    fit: Fit
+    fit: Fit | None  # a single fit; None for a study
     results_path: Path
     tracked_at: str | None
     tracking_error: str | None = None
+    study: Any = None  # runner.study.StudyResult for study=convergence
+
+
+STUDIES = ("single", "convergence")
+
+
+def run(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
+    """The job the config asks for: one fit (``study=single``) or a convergence study."""
+    name = cfg.study.name
+    if name == "single":
+        return run_job(cfg, run_dir, run_name, echo)
+    if name == "convergence":
+        from runner.convergence_job import FILES, run_convergence
+
+        result, metrics, steps = run_convergence(cfg, run_dir, echo)
+        tags = {"model": cfg.model.name, "study": name, "estimator": cfg.estimator.name,
+                "data.source": cfg.data.source, "run_dir": str(run_dir.resolve())}  # fmt: skip
+        where, error = track(cfg, run_dir, run_name, metrics, steps, tags, echo)
+        return JobOutcome(None, run_dir / FILES["record"], where, error, study=result)
+    raise ConfigError(f"unknown study {name!r}; choose one of: {', '.join(STUDIES)}")
+
+
+def track(cfg, run_dir, run_name, metrics, steps, tags, echo) -> tuple[str | None, str | None]:
+    """Send what the run folder holds to the tracker; (where, None) or (None, error)."""
+    tracker = make_tracker(cfg.tracking)
+    try:
+        where = tracker.log_run(
+            params=flat_params(cfg),
+            metrics=metrics,
+            steps=steps,
+            run_dir=run_dir,
+            run_name=run_name,
+            tags=tags,
+        )
+    except TrackingError as exc:
+        return None, str(exc)
+    if where:
+        echo(f"logged: {where}")
+    return where, None
 
 
 def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
@@ -59,7 +98,6 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
     echo(fit.summary())
     echo(f"\nsaved: {results_path}")
 
-    tracker = make_tracker(cfg.tracking)
     tags = {
         "model": fit.model,
         "optimizer": fit.optimizer,
@@ -68,15 +106,8 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
         "data.source": sample.source,
         "run_dir": str(run_dir.resolve()),
     }
-    try:
-        where = tracker.log_fit(
-            fit=fit, params=flat_params(cfg), run_dir=run_dir, run_name=run_name, tags=tags
-        )
-    except TrackingError as exc:
-        return JobOutcome(fit, results_path, None, str(exc))
-    if where:
-        echo(f"logged: {where}")
-    return JobOutcome(fit, results_path, where)
+    where, error = track(cfg, run_dir, run_name, fit_metrics(fit), trace_metrics(fit), tags, echo)
+    return JobOutcome(fit, results_path, where, error)
 
 
 def load_data(cfg: Any):

@@ -81,12 +81,25 @@ class EstimatorConfig:
 
 
 @dataclass
+class StudyConfig:
+    """``single`` (one fit, the default) or ``convergence`` (error against sample size)."""
+
+    name: str = "single"
+    sizes: Any = None  # a list, or {start, stop, num} (log-spaced)
+    replicates: int = 1000
+    stream: bool = True
+    slope_from: int = 100
+    max_memory_mb: float = 512
+
+
+@dataclass
 class RunnerConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
+    study: StudyConfig = field(default_factory=StudyConfig)
     experiment: dict[str, Any] = field(default_factory=dict)
     n: int = 1000
     seed: int = 0
@@ -111,6 +124,10 @@ def check(cfg: Any) -> None:
         raise ConfigError(f"seed = {cfg.seed}: expected an integer >= 0")
     if cfg.optimizer.tol is not None and cfg.optimizer.tol <= 0:
         raise ConfigError(f"optimizer.tol = {cfg.optimizer.tol}: expected a number > 0")
+    if cfg.study.replicates < 1:
+        raise ConfigError(f"study.replicates = {cfg.study.replicates}: expected >= 1")
+    if cfg.study.max_memory_mb <= 0:
+        raise ConfigError(f"study.max_memory_mb = {cfg.study.max_memory_mb}: expected > 0")
     if not 0 <= cfg.data.holdout < 1:
         raise ConfigError(
             f"data.holdout = {cfg.data.holdout}: expected a fraction in [0, 1) of the data "

@@ -78,3 +78,79 @@ def density_plot(
     ax.set_title(title)
     fig.savefig(path)
     return path
+
+
+def _panels(count: int, width: float = 4.2, height: float = 3.4):
+    """A figure with ``count`` side-by-side axes (wrapping after three)."""
+    columns = min(count, 3)
+    rows = -(-count // columns)
+    fig = _figure(width * columns, height * rows)
+    return fig, [fig.add_subplot(rows, columns, i + 1) for i in range(count)]
+
+
+def rmse_plot(summary, slopes, path: Path, title: str) -> Path:
+    """RMSE against n on log-log axes, per parameter: the Cramer-Rao line and the slope."""
+    mle = summary[summary["estimator"] == "mle"]
+    names = list(dict.fromkeys(mle["parameter"]))
+    fig, axes = _panels(len(names))
+    for ax, name in zip(axes, names, strict=True):
+        rows = mle[mle["parameter"] == name]
+        ax.loglog(rows["size"], rows["rmse"], "o-", label="RMSE (MLE)")
+        others = summary[(summary["estimator"] != "mle") & (summary["parameter"] == name)]
+        for estimator, group in others.groupby("estimator"):
+            ax.loglog(group["size"], group["rmse"], "s--", label=f"RMSE ({estimator.upper()})")
+        if np.isfinite(rows["crlb"]).any():
+            ax.loglog(rows["size"], np.sqrt(rows["crlb"]), "k:", label="sqrt(CRLB)")
+        fit = slopes[(slopes["estimator"] == "mle") & (slopes["parameter"] == name)]
+        if len(fit) and np.isfinite(fit["slope"].iloc[0]):
+            slope, intercept = fit["slope"].iloc[0], fit["intercept"].iloc[0]
+            sizes = rows["size"][rows["size"] >= fit["from_size"].iloc[0]]
+            ax.loglog(sizes, np.exp(intercept) * sizes**slope, color="C3", alpha=0.6,
+                      label=f"fitted slope {slope:.3f}")  # fmt: skip
+        ax.set_xlabel("n")
+        ax.set_ylabel("RMSE")
+        ax.set_title(name)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.savefig(path)
+    return path
+
+
+def estimates_plot(summary, path: Path, title: str, truth_label: str = "truth") -> Path:
+    """Mean estimate against n with the 2.5-97.5% band of the replicates and the truth."""
+    names = list(dict.fromkeys(summary["parameter"]))
+    fig, axes = _panels(len(names))
+    for ax, name in zip(axes, names, strict=True):
+        for i, (estimator, rows) in enumerate(
+            summary[summary["parameter"] == name].groupby("estimator")
+        ):
+            color = f"C{i}"
+            ax.fill_between(rows["size"], rows["q025"], rows["q975"], color=color, alpha=0.2)
+            ax.plot(rows["size"], rows["mean"], "o-", color=color,
+                    label=f"{estimator.upper()} mean, 95% band")  # fmt: skip
+        ax.axhline(summary[summary["parameter"] == name]["truth"].iloc[0], color="k",
+                   linestyle="--", label=truth_label)  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_xlabel("n")
+        ax.set_title(name)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.savefig(path)
+    return path
+
+
+def stream_plot(stream, path: Path, title: str, truth_label: str = "truth") -> Path:
+    """The running estimate from the first k observations of one sample path."""
+    names = list(dict.fromkeys(stream["parameter"]))
+    fig, axes = _panels(len(names))
+    for ax, name in zip(axes, names, strict=True):
+        rows = stream[stream["parameter"] == name]
+        ax.plot(rows["k"], rows["estimate"], color="C0", label="estimate from x_1..x_k")
+        ax.axhline(rows["truth"].iloc[0], color="k", linestyle="--", label=truth_label)
+        ax.set_xscale("log")
+        ax.set_xlabel("k")
+        ax.set_title(name)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.savefig(path)
+    return path

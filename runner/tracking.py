@@ -32,23 +32,28 @@ _HTTP_BOUNDS = {
 }
 
 
+Step = tuple[str, float, int]  # metric name, value, step (iteration, or sample size)
+
+
 class Tracker(Protocol):
-    def log_fit(
+    def log_run(
         self,
         *,
-        fit: Fit,
         params: dict[str, Any],
+        metrics: dict[str, float],
+        steps: list[Step],
         run_dir: Path,
         run_name: str,
         tags: dict[str, str],
     ) -> str | None:
-        """Record one fit; return where to find it (or None)."""
+        """Record one job: params, metrics, step metrics and the run folder's files;
+        return where to find it (or None)."""
 
 
 class NullTracker:
     """``tracking=none``: results stay in the run folder only."""
 
-    def log_fit(self, **_: Any) -> str | None:
+    def log_run(self, **_: Any) -> str | None:
         return None
 
 
@@ -63,13 +68,13 @@ def resolve_uri(uri: str | None) -> str:
 
 
 class MlflowTracker:
-    """Logs a fit as one MLflow run: config as params, numbers as metrics, files as artifacts."""
+    """Logs a job as one MLflow run: config as params, numbers as metrics, files as artifacts."""
 
     def __init__(self, uri: str | None = None, experiment: str = "mle-runner"):
         self.uri = resolve_uri(uri)
         self.experiment = experiment
 
-    def log_fit(self, *, fit, params, run_dir, run_name, tags):
+    def log_run(self, *, params, metrics, steps, run_dir, run_name, tags):
         check_reachable(self.uri)
         for key, value in _HTTP_BOUNDS.items():
             os.environ.setdefault(key, value)
@@ -88,7 +93,7 @@ class MlflowTracker:
             run_id = run.info.run_id
             status = "FAILED"
             try:
-                _log_batch(client, run_id, params, fit_metrics(fit), trace_metrics(fit))
+                _log_batch(client, run_id, params, _finite(metrics), steps)
                 for path in sorted(run_dir.iterdir()):
                     if path.is_file() and path.suffix in _ARTIFACT_SUFFIXES:
                         client.log_artifact(run_id, str(path))
@@ -149,10 +154,15 @@ def fit_metrics(fit: Fit) -> dict[str, float]:
         # -inf is skipped as a metric (charts cannot show it); the count says why.
         metrics[f"heldout.{label}.mean_loglik"] = held.mean_loglik
         metrics[f"heldout.{label}.zero_probability"] = held.zero_probability
+    return _finite(metrics)
+
+
+def _finite(metrics: dict[str, Any]) -> dict[str, float]:
+    """MLflow charts finite numbers; None, NaN and inf are left out (the files keep them)."""
     return {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(v)}
 
 
-def trace_metrics(fit: Fit) -> list[tuple[str, float, int]]:
+def trace_metrics(fit: Fit) -> list[Step]:
     """The optimizer's climb as step metrics (step = iteration): MLflow charts them."""
     rows = []
     for row in fit.trace:
@@ -168,7 +178,7 @@ def _log_batch(
     run_id: str,
     params: dict[str, Any],
     metrics: dict[str, float],
-    steps: list[tuple[str, float, int]] = (),
+    steps: list[Step] = (),
 ) -> None:
     """Few round trips: MLflow takes up to 100 params and 1000 metrics per batch."""
     from mlflow.entities import Metric, Param

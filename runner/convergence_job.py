@@ -1,0 +1,133 @@
+"""``study=convergence``: the convergence of the estimator against sample size, as a job.
+
+Config in; tables, plots and a summary in the run folder; then the tracker, with the
+per-size numbers as step metrics (step = n) so MLflow charts error against sample size.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from runner.config import check
+from runner.study import StudyResult, StudySpec, parse_sizes, subsample_study, synthetic_study
+
+FILES = {
+    "draws": "convergence.csv",
+    "summary": "convergence_summary.csv",
+    "stream": "stream.csv",
+    "record": "study.json",
+}
+
+
+def run_convergence(cfg: Any, run_dir: Path, echo=print) -> tuple[StudyResult, dict, list]:
+    """Run the study; write its files; return it with the metrics and steps to log."""
+    from runner.app import _plain, load_data
+
+    check(cfg)
+    family, truth, _, x, _ = load_data(cfg)
+    spec = StudySpec(
+        sizes=parse_sizes(_plain(cfg.study.sizes)),
+        replicates=cfg.study.replicates,
+        seed=cfg.seed,
+        estimator=cfg.estimator.name,
+        prior=_plain(cfg.model.prior) or {},
+        max_memory_mb=cfg.study.max_memory_mb,
+        stream=cfg.study.stream,
+        slope_from=cfg.study.slope_from,
+    )
+    if cfg.data.source == "synthetic":
+        result = synthetic_study(family, truth, spec)
+    else:
+        result = subsample_study(family, x, spec)
+    save_study(cfg, run_dir, family.name, result, spec)
+    echo(describe(family.name, result, spec))
+    echo(f"\nsaved: {run_dir}")
+    return result, study_metrics(result), study_steps(result)
+
+
+def save_study(cfg, run_dir: Path, model: str, result: StudyResult, spec: StudySpec) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    result.draws.to_csv(run_dir / FILES["draws"], index=False)
+    result.summary.to_csv(run_dir / FILES["summary"], index=False)
+    if result.stream is not None:
+        result.stream.to_csv(run_dir / FILES["stream"], index=False)
+    record = {
+        "model": model,
+        "mode": result.mode,
+        "truth": result.truth,
+        "sizes": spec.sizes,
+        "replicates": spec.replicates,
+        "estimator": spec.estimator,
+        "slopes": _records(result.slopes),
+        "largest_size": _records(result.summary[result.summary["size"] == max(spec.sizes)]),
+    }
+    (run_dir / FILES["record"]).write_text(json.dumps(record, indent=2) + "\n")
+    if cfg.plots:
+        from runner import plots
+
+        against = "truth" if result.mode == "synthetic" else "full-data estimate"
+        plots.rmse_plot(result.summary, result.slopes, run_dir / "convergence_rmse.png",
+                        f"{model}: RMSE against n")  # fmt: skip
+        plots.estimates_plot(result.summary, run_dir / "convergence_estimates.png",
+                             f"{model}: estimates against n", against)  # fmt: skip
+        if result.stream is not None:
+            plots.stream_plot(result.stream, run_dir / "stream.png",
+                              f"{model}: running estimate along one sample", against)  # fmt: skip
+
+
+def study_metrics(result: StudyResult) -> dict[str, float]:
+    """The fitted slopes (one number per parameter and estimator)."""
+    return {
+        f"{_prefix(row['estimator'])}slope.{row['parameter']}": row["slope"]
+        for _, row in result.slopes.iterrows()
+    }
+
+
+def study_steps(result: StudyResult) -> list[tuple[str, float, int]]:
+    """Per-size numbers as step metrics: step = n, so MLflow plots them against n."""
+    steps = []
+    for _, row in result.summary.iterrows():
+        prefix = _prefix(row["estimator"])
+        for column in ("rmse", "bias", "crlb", "efficiency", "coverage", "mean"):
+            value = float(row[column])
+            if np.isfinite(value):
+                steps.append((f"{prefix}{column}.{row['parameter']}", value, int(row["size"])))
+    return steps
+
+
+def describe(model: str, result: StudyResult, spec: StudySpec) -> str:
+    """A compact console table: one block per parameter, one line per size."""
+    against = "truth" if result.mode == "synthetic" else "full-data estimate"
+    lines = [
+        f"{model} · convergence over n = {spec.sizes[0]:,} .. {spec.sizes[-1]:,} · "
+        f"{spec.replicates:,} replicates per size · errors against the {against}",
+    ]
+    header = f"{'n':>8}  {'mean':>10}  {'bias':>10}  {'RMSE':>9}  {'sqrt(CRLB)':>10}  " + (
+        f"{'eff.':>5}  {'cover':>5}"
+    )
+    for (estimator, name), rows in result.summary.groupby(["estimator", "parameter"], sort=False):
+        slope = result.slopes[
+            (result.slopes["estimator"] == estimator) & (result.slopes["parameter"] == name)
+        ]["slope"].iloc[0]
+        truth = rows["truth"].iloc[0]
+        lines += ["", f"{name} ({estimator.upper()}), {against} {truth:.6g}, "
+                      f"RMSE slope {slope:.3f} (theory -0.5)", header]  # fmt: skip
+        for _, r in rows.iterrows():
+            lines.append(
+                f"{int(r['size']):>8,}  {r['mean']:>10.5g}  {r['bias']:>10.3g}  "
+                f"{r['rmse']:>9.3g}  {np.sqrt(r['crlb']):>10.3g}  {r['efficiency']:>5.2f}  "
+                f"{r['coverage']:>5.3f}"
+            )
+    return "\n".join(lines)
+
+
+def _prefix(estimator: str) -> str:
+    return "" if estimator == "mle" else f"{estimator}."
+
+
+def _records(frame) -> list[dict]:
+    return json.loads(frame.to_json(orient="records"))
