@@ -62,6 +62,7 @@ def save_study(cfg, run_dir: Path, model: str, result: StudyResult, spec: StudyS
         "sizes": spec.sizes,
         "replicates": spec.replicates,
         "estimator": spec.estimator,
+        "population": result.population,
         "slopes": _records(result.slopes),
         "largest_size": _records(result.summary[result.summary["size"] == max(spec.sizes)]),
     }
@@ -106,6 +107,11 @@ def describe(model: str, result: StudyResult, spec: StudySpec) -> str:
         f"{model} · convergence over n = {spec.sizes[0]:,} .. {spec.sizes[-1]:,} · "
         f"{spec.replicates:,} replicates per size · errors against the {against}",
     ]
+    if result.population:
+        lines.append(
+            f"subsamples without replacement from the {result.population:,} observations: "
+            "their spread shrinks by (1 - n/N) near N, so the slope uses n <= N/4"
+        )
     header = f"{'n':>8}  {'mean':>10}  {'bias':>10}  {'RMSE':>9}  {'sqrt(CRLB)':>10}  " + (
         f"{'eff.':>5}  {'cover':>5}"
     )

@@ -47,13 +47,21 @@ class StudyResult:
     summary: Any  # pandas.DataFrame: per size, estimator and parameter
     slopes: Any  # pandas.DataFrame: per estimator and parameter
     stream: Any = None  # pandas.DataFrame: k, parameter, estimate, truth
+    population: int | None = None  # size of the real data set (subsample mode)
+
+
+DEFAULT_SIZES = {"start": 10, "stop": 10_000, "num": 10}
 
 
 def parse_sizes(spec: Any) -> list[int]:
-    """``[10, 100, 1000]`` or ``{start: 10, stop: 100000, num: 15}`` (log-spaced)."""
+    """``[10, 100, 1000]`` or ``{start: 10, stop: 100000, num: 15}`` (log-spaced); None
+    means ``DEFAULT_SIZES``."""
+    if spec is None:
+        spec = DEFAULT_SIZES
     if isinstance(spec, Mapping):
         try:
-            start, stop, num = int(spec["start"]), int(spec["stop"]), int(spec.get("num", 10))
+            start, stop = int(float(spec["start"])), int(float(spec["stop"]))
+            num = int(spec.get("num", 10))
         except (KeyError, TypeError, ValueError):
             raise ConfigError(
                 f"study.sizes = {dict(spec)!r}: expected a list of sizes or "
@@ -125,7 +133,7 @@ def subsample_study(family: Family, x: np.ndarray, spec: StudySpec, progress: bo
     if spec.stream:
         order = np.random.default_rng([spec.seed, 2]).permutation(total)
         stream = running_estimates(family, x[order], _flat(family, reference))
-    return _result("subsample", family, reference, frames, spec, stream)
+    return _result("subsample", family, reference, frames, spec, stream, total)
 
 
 def running_estimates(family: Family, path: np.ndarray, truth: dict[str, float], points: int = 300):
@@ -155,7 +163,7 @@ def running_estimates(family: Family, path: np.ndarray, truth: dict[str, float],
     return pd.concat(rows, ignore_index=True)
 
 
-def summarize(draws, family: Family, truth: Theta, slope_from: int = 100):
+def summarize(draws, family: Family, truth: Theta, slope_from: int = 100, slope_to=None):
     """Per size, estimator and parameter: bias, variance, MSE, RMSE, CRLB, efficiency,
     Wald (or credible) coverage and the 2.5-97.5% spread; and the RMSE slopes."""
     import pandas as pd
@@ -180,6 +188,8 @@ def summarize(draws, family: Family, truth: Theta, slope_from: int = 100):
     slopes = []
     for (estimator, name), rows in summary.groupby(["estimator", "parameter"]):
         ok = np.isfinite(rows["rmse"]) & (rows["rmse"] > 0)
+        if slope_to is not None:
+            ok &= rows["size"] <= slope_to
         large = ok & (rows["size"] >= slope_from)
         if large.sum() < 3:  # too few large sizes: use the three largest available
             large = ok & (rows["size"] >= rows["size"][ok].nlargest(3).min())
@@ -198,14 +208,17 @@ def summarize(draws, family: Family, truth: Theta, slope_from: int = 100):
 
 
 # ---- internals ------------------------------------------------------------------------------
-def _result(mode, family, truth, frames, spec, stream) -> StudyResult:
+def _result(mode, family, truth, frames, spec, stream, population=None) -> StudyResult:
     import pandas as pd
 
     draws = pd.concat(frames, ignore_index=True)
-    summary, slopes = summarize(draws, family, truth, spec.slope_from)
+    # Subsamples near the data size share most of their points: the spread shrinks by the
+    # finite-population factor (1 - n/N), so the slope is fitted where that is small.
+    slope_to = None if population is None else population / 4
+    summary, slopes = summarize(draws, family, truth, spec.slope_from, slope_to)
     tidy = draws[["size", "replicate", "estimator", "parameter", "estimate", "truth", "se",
                   "covered"]]  # fmt: skip
-    return StudyResult(mode, _flat(family, truth), tidy, summary, slopes, stream)
+    return StudyResult(mode, _flat(family, truth), tidy, summary, slopes, stream, population)
 
 
 def _tidy(family: Family, fitted: BatchFit, truth: Theta, size: int, first: int):
