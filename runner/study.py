@@ -89,9 +89,11 @@ def synthetic_study(family: Family, truth: Theta, spec: StudySpec, progress: boo
     with _progress(spec, progress, "convergence study") as bar:
         for size in spec.sizes:
             for first, count in _chunks(spec.replicates, size, spec.max_memory_mb):
-                sample = _as_batch(family, family.sample(truth, (count, size), rng), count)
-                fitted = fit_batch(family, family.reduce(sample), estimator=spec.estimator,
-                                   prior=spec.prior)  # fmt: skip
+                stats = family.sample_stats(truth, size, count, rng)
+                if stats is None:  # no exact law for the statistics: draw the data
+                    sample = _as_batch(family, family.sample(truth, (count, size), rng), count)
+                    stats = family.reduce(sample)
+                fitted = fit_batch(family, stats, estimator=spec.estimator, prior=spec.prior)
                 frames.append(_tidy(family, fitted, truth, size, first))
                 bar.update(count)
     flat_truth = _flat(family, truth)

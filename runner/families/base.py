@@ -110,6 +110,15 @@ class Family(ABC):
     def reduce(self, x: np.ndarray) -> Stats:
         """Sufficient statistics along the last axis (always including ``n``)."""
 
+    def sample_stats(
+        self, theta: Theta, size: int, replicates: int, rng: np.random.Generator
+    ) -> Stats | None:
+        """Sufficient statistics of ``replicates`` samples of ``size``, drawn from their own
+        exact sampling distribution (O(1) per replicate instead of O(size)); None where
+        that distribution is not simple. Terms of the log-likelihood that do not depend on
+        the parameters are left at 0: estimates, scores and Hessians do not use them."""
+        return None
+
     def prefix_stats(self, x: np.ndarray, ends: np.ndarray) -> Stats | None:
         """Statistics of the prefixes ``x[:k]`` for each ``k`` in ``ends``, in one pass
         (cumulative sums), as a batch; None where the statistics are not additive."""

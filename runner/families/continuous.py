@@ -48,6 +48,15 @@ class Gaussian(Family):
         m2 = np.einsum("...i,...i->...", dev, dev)
         return {"n": x.shape[-1], "mean": mean, "m2": m2}
 
+    def sample_stats(self, theta, size, replicates, rng):
+        # mean ~ N(mu, sigma^2 / n) and m2 ~ sigma^2 chi2(n - 1), independent.
+        mu, sigma = theta["mu"], theta["sigma"]
+        return {
+            "n": size,
+            "mean": rng.normal(mu, sigma / np.sqrt(size), replicates),
+            "m2": sigma**2 * rng.chisquare(size - 1, replicates) if size > 1 else 0.0,
+        }
+
     def prefix_stats(self, x, ends):
         # Shifted by the first value so that sums of squares do not cancel catastrophically.
         shifted = x - x[0]
@@ -134,6 +143,9 @@ class Exponential(Family):
 
     def prefix_stats(self, x, ends):
         return {"n": np.asarray(ends), "total": cumulative(x, ends)}
+
+    def sample_stats(self, theta, size, replicates, rng):
+        return {"n": size, "total": rng.gamma(size, 1 / theta["rate"], replicates)}
 
     def loglik(self, stats, theta):
         rate = theta["rate"]
@@ -257,6 +269,11 @@ class Lognormal(Family):
         logs = np.log(x)
         stats = Gaussian().reduce(logs)
         stats["log_total"] = logs.sum(axis=-1)
+        return stats
+
+    def sample_stats(self, theta, size, replicates, rng):
+        stats = Gaussian().sample_stats(theta, size, replicates, rng)
+        stats["log_total"] = size * stats["mean"]
         return stats
 
     def prefix_stats(self, x, ends):

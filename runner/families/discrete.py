@@ -42,6 +42,9 @@ class Bernoulli(Family):
     def prefix_stats(self, x, ends):
         return {"n": np.asarray(ends), "successes": cumulative(x, ends)}
 
+    def sample_stats(self, theta, size, replicates, rng):
+        return {"n": size, "successes": rng.binomial(size, theta["p"], replicates).astype(float)}
+
     def loglik(self, stats, theta):
         p, k, n = theta["p"], stats["successes"], stats["n"]
         return special.xlogy(k, p) + special.xlog1py(n - k, -p)
@@ -109,6 +112,10 @@ class Binomial(Family):
             "log_choose": log_choose.sum(axis=-1),
         }
 
+    def sample_stats(self, theta, size, replicates, rng):
+        successes = rng.binomial(size * self.trials, theta["p"], replicates).astype(float)
+        return {"n": size, "successes": successes, "log_choose": 0.0}
+
     def prefix_stats(self, x, ends):
         log_choose = (
             special.gammaln(self.trials + 1)
@@ -175,6 +182,10 @@ class Poisson(Family):
             "total": cumulative(x, ends),
             "log_factorials": cumulative(special.gammaln(x + 1), ends),
         }
+
+    def sample_stats(self, theta, size, replicates, rng):
+        total = rng.poisson(size * theta["lam"], replicates).astype(float)
+        return {"n": size, "total": total, "log_factorials": 0.0}
 
     def loglik(self, stats, theta):
         lam = theta["lam"]
@@ -300,6 +311,10 @@ class Categorical(Family):
             counts = (x[..., None] == np.arange(k)).sum(axis=-2).astype(float)
         return {"n": x.shape[-1], "counts": counts}
 
+    def sample_stats(self, theta, size, replicates, rng):
+        counts = rng.multinomial(size, theta["p"], replicates).astype(float)
+        return {"n": size, "counts": counts}
+
     def prefix_stats(self, x, ends):
         counts = np.stack(
             [cumulative((x == k).astype(float), ends) for k in range(len(self.categories))],
@@ -377,6 +392,11 @@ class Geometric(Family):
 
     def prefix_stats(self, x, ends):
         return {"n": np.asarray(ends), "total": cumulative(x, ends)}
+
+    def sample_stats(self, theta, size, replicates, rng):
+        # Failures before the size-th success: negative binomial; plus the size trials.
+        failures = rng.negative_binomial(size, theta["p"], replicates)
+        return {"n": size, "total": (failures + size).astype(float)}
 
     def loglik(self, stats, theta):
         p, n = theta["p"], stats["n"]
