@@ -20,32 +20,19 @@ register()
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
-    from runner.app import run
-    from runner.errors import RunnerError
+    from runner.launch import execute
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     overrides = hydra_cfg.job.override_dirname
     run_name = f"{cfg.model.name} {overrides}".strip() if overrides else cfg.model.name
-    try:
-        outcome = run(cfg, run_dir, run_name)
-    except RunnerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    if outcome.tracking_error:
-        print(
-            f"warning: {outcome.tracking_error}\n"
-            f"The fit is saved in {outcome.results_path}; nothing is lost.",
-            file=sys.stderr,
-        )
-        if cfg.tracking.required:
-            print(
-                "Exiting with status 1 because tracking.required=true "
-                "(set tracking.required=false to accept results on disk only).",
-                file=sys.stderr,
-            )
-            sys.exit(1)
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    tags = {"sweep.job": str(hydra_cfg.job.num), "sweep.overrides": overrides} if in_sweep else {}
+    status = execute(cfg, run_dir, run_name, tags, in_sweep)
+    if status and not in_sweep:
+        sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -37,17 +37,20 @@ class JobOutcome:
 STUDIES = ("single", "convergence")
 
 
-def run(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
+def run(
+    cfg: Any, run_dir: Path, run_name: str, echo=print, extra_tags: dict | None = None
+) -> JobOutcome:
     """The job the config asks for: one fit (``study=single``) or a convergence study."""
     name = cfg.study.name
     if name == "single":
-        return run_job(cfg, run_dir, run_name, echo)
+        return run_job(cfg, run_dir, run_name, echo, extra_tags)
     if name == "convergence":
         from runner.convergence_job import FILES, run_convergence
 
         result, metrics, steps = run_convergence(cfg, run_dir, echo)
         tags = {"model": cfg.model.name, "study": name, "estimator": cfg.estimator.name,
-                "data.source": cfg.data.source, "run_dir": str(run_dir.resolve())}  # fmt: skip
+                "data.source": cfg.data.source, "run_dir": str(run_dir.resolve()),
+                **(extra_tags or {})}  # fmt: skip
         where, error = track(cfg, run_dir, run_name, metrics, steps, tags, echo)
         return JobOutcome(None, run_dir / FILES["record"], where, error, study=result)
     raise ConfigError(f"unknown study {name!r}; choose one of: {', '.join(STUDIES)}")
@@ -72,7 +75,9 @@ def track(cfg, run_dir, run_name, metrics, steps, tags, echo) -> tuple[str | Non
     return where, None
 
 
-def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
+def run_job(
+    cfg: Any, run_dir: Path, run_name: str, echo=print, extra_tags: dict | None = None
+) -> JobOutcome:
     """Fit the configured family to the configured data, save and log the result."""
     check(cfg)
     family, truth, sample, x, test = load_data(cfg)
@@ -105,6 +110,7 @@ def run_job(cfg: Any, run_dir: Path, run_name: str, echo=print) -> JobOutcome:
         "converged": str(fit.converged).lower(),
         "data.source": sample.source,
         "run_dir": str(run_dir.resolve()),
+        **(extra_tags or {}),
     }
     where, error = track(cfg, run_dir, run_name, fit_metrics(fit), trace_metrics(fit), tags, echo)
     return JobOutcome(fit, results_path, where, error)

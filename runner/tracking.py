@@ -67,42 +67,54 @@ def resolve_uri(uri: str | None) -> str:
     return f"sqlite:///{DEFAULT_STORE.resolve()}"
 
 
+PARENT_RUN_ENV = "RUNNER_MLFLOW_PARENT_RUN_ID"  # set by the sweep callback for its jobs
+PARENT_URI_ENV = "RUNNER_MLFLOW_PARENT_URI"
+
+
 class MlflowTracker:
-    """Logs a job as one MLflow run: config as params, numbers as metrics, files as artifacts."""
+    """Logs a job as one MLflow run: config as params, numbers as metrics, files as artifacts.
+
+    Inside a sweep (the sweep callback set ``RUNNER_MLFLOW_PARENT_RUN_ID``) the run is a
+    child of the sweep's parent run. Calls that hit a locked SQLite store are retried.
+    """
 
     def __init__(self, uri: str | None = None, experiment: str = "mle-runner"):
         self.uri = resolve_uri(uri)
         self.experiment = experiment
 
-    def log_run(self, *, params, metrics, steps, run_dir, run_name, tags):
+    def client(self):
+        """An MlflowClient on this store, after a fast reachability check; quiet logs."""
         check_reachable(self.uri)
         for key, value in _HTTP_BOUNDS.items():
             os.environ.setdefault(key, value)
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        import logging
+
+        from mlflow.tracking import MlflowClient
+
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        return MlflowClient(tracking_uri=self.uri)
+
+    def log_run(self, *, params, metrics, steps, run_dir, run_name, tags, status="FINISHED"):
         try:
-            import logging
-
-            from mlflow.tracking import MlflowClient
-
-            logging.getLogger("mlflow").setLevel(logging.WARNING)
-            logging.getLogger("alembic").setLevel(logging.WARNING)
-
-            client = MlflowClient(tracking_uri=self.uri)
-            experiment_id = self._experiment_id(client)
-            run = client.create_run(experiment_id, run_name=run_name, tags=tags)
+            client = self.client()
+            experiment_id = self.experiment_id(client)
+            run = retry(client.create_run, experiment_id, run_name=run_name,
+                        tags={**tags, **self._parent_tag()})  # fmt: skip
             run_id = run.info.run_id
-            status = "FAILED"
+            final = "FAILED"
             try:
                 _log_batch(client, run_id, params, _finite(metrics), steps)
-                for path in sorted(run_dir.iterdir()):
+                for path in sorted(run_dir.iterdir()) if run_dir.is_dir() else ():
                     if path.is_file() and path.suffix in _ARTIFACT_SUFFIXES:
-                        client.log_artifact(run_id, str(path))
+                        retry(client.log_artifact, run_id, str(path))
                 hydra_dir = run_dir / ".hydra"
                 if hydra_dir.is_dir():
-                    client.log_artifacts(run_id, str(hydra_dir), artifact_path="config")
-                status = "FINISHED"
+                    retry(client.log_artifacts, run_id, str(hydra_dir), artifact_path="config")
+                final = status
             finally:
-                client.set_terminated(run_id, status=status)
+                retry(client.set_terminated, run_id, status=final)
         except TrackingError:
             raise
         except Exception as exc:  # MLflow raises many types; all mean "not logged"
@@ -111,8 +123,14 @@ class MlflowTracker:
             ) from exc
         return f"MLflow run {run_id} in experiment {self.experiment!r} ({self.uri})"
 
-    def _experiment_id(self, client) -> str:
-        found = client.get_experiment_by_name(self.experiment)
+    def _parent_tag(self) -> dict[str, str]:
+        parent = os.environ.get(PARENT_RUN_ENV)
+        if parent and os.environ.get(PARENT_URI_ENV) == self.uri:
+            return {"mlflow.parentRunId": parent}
+        return {}
+
+    def experiment_id(self, client) -> str:
+        found = retry(client.get_experiment_by_name, self.experiment)
         if found is not None:
             return found.experiment_id
         location = None
@@ -121,10 +139,23 @@ class MlflowTracker:
         try:
             return client.create_experiment(self.experiment, artifact_location=location)
         except Exception:  # created meanwhile by a parallel job
-            found = client.get_experiment_by_name(self.experiment)
+            found = retry(client.get_experiment_by_name, self.experiment)
             if found is None:
                 raise
             return found.experiment_id
+
+
+def retry(call, *args, attempts: int = 6, **kwargs):
+    """``call(*args, **kwargs)``, again after a pause while the SQLite store is locked."""
+    for attempt in range(attempts):
+        try:
+            return call(*args, **kwargs)
+        except Exception as exc:
+            text = str(exc).lower()
+            if attempt == attempts - 1 or not ("locked" in text or "busy" in text):
+                raise
+            time.sleep(0.2 * 2**attempt)
+    return None  # pragma: no cover
 
 
 def fit_metrics(fit: Fit) -> dict[str, float]:
@@ -188,9 +219,9 @@ def _log_batch(
     metric_list = [Metric(k, v, now, 0) for k, v in metrics.items()]
     metric_list += [Metric(k, v, now, step) for k, v, step in steps]
     for i in range(0, max(len(param_list), 1), 100):
-        client.log_batch(run_id, params=param_list[i : i + 100])
+        retry(client.log_batch, run_id, params=param_list[i : i + 100])
     for i in range(0, len(metric_list), 1000):
-        client.log_batch(run_id, metrics=metric_list[i : i + 1000])
+        retry(client.log_batch, run_id, metrics=metric_list[i : i + 1000])
 
 
 def _param_value(value: Any) -> str:
