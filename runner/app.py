@@ -18,6 +18,7 @@ from runner import data, families, heldout
 from runner.config import check
 from runner.errors import ConfigError, TrackingError
 from runner.estimate import fit_validated
+from runner.gof import ks_statistic
 from runner.result import Fit
 from runner.tracking import MlflowTracker, NullTracker, Tracker, fit_metrics, trace_metrics
 
@@ -98,6 +99,7 @@ def run_job(
     )
     if sample.dropped:
         fit.notes.append(f"dropped {sample.dropped} missing value(s) (data.dropna=true)")
+    fit.gof = ks_statistic(family, x, fit.params)  # a sort of the data: here, not in fit()
 
     results_path = save_run(cfg, run_dir, family, x, fit, sample)
     echo(fit.summary())

@@ -264,6 +264,7 @@ def fit_validated(
         _add_posterior(result, fam, stats, prior or {}, fixed_theta)
     if test is not None:
         _add_heldout(result, fam, test)
+
     result.wall_time = time.perf_counter() - started
     return result
 

@@ -71,6 +71,7 @@ class Fit:
     estimator: str = "mle"
     posterior: Any = None  # runner.priors.Posterior when estimator="map"
     heldout: dict[str, Any] = field(default_factory=dict)  # label -> heldout.HeldOut
+    gof: dict[str, float] | None = None  # goodness of fit (KS), continuous families
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -119,6 +120,7 @@ class Fit:
             "prior": None if self.posterior is None else self.posterior.prior,
             "posterior": None if self.posterior is None else self.posterior.posterior,
             "heldout": {label: h.to_dict() for label, h in self.heldout.items()},
+            "gof": self.gof,
         }
 
     def summary(self) -> str:

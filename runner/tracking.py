@@ -181,6 +181,7 @@ def fit_metrics(fit: Fit) -> dict[str, float]:
         if e.map is not None:
             metrics[f"map.{e.name}"] = e.map
             metrics[f"posterior_mean.{e.name}"] = e.posterior_mean
+    metrics.update(fit.gof or {})
     for label, held in fit.heldout.items():
         # -inf is skipped as a metric (charts cannot show it); the count says why.
         metrics[f"heldout.{label}.mean_loglik"] = held.mean_loglik

@@ -197,6 +197,10 @@ class Family(ABC):
         dist = self.scipy_dist(theta)
         return dist.logpmf(x) if self.discrete else dist.logpdf(x)
 
+    def cdf(self, x: np.ndarray, theta: Theta) -> np.ndarray:
+        """The distribution function, from ``scipy.stats``."""
+        return self.scipy_dist(theta).cdf(x)
+
     def sample(self, theta: Theta, size: int, rng: np.random.Generator) -> np.ndarray:
         return np.asarray(self.scipy_dist(theta).rvs(size=size, random_state=rng))
 

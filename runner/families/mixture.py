@@ -106,6 +106,12 @@ class GaussianMixture(Family):
     def logpdf(self, x, theta):
         return special.logsumexp(self._log_joint(np.asarray(x, dtype=float), theta), axis=1)
 
+    def cdf(self, x, theta):
+        from scipy import stats
+
+        w, mu, sigma = (np.asarray(theta[p]) for p in ("weight", "mu", "sigma"))
+        return (w * stats.norm.cdf(np.asarray(x, dtype=float)[..., None], mu, sigma)).sum(-1)
+
     def sample(self, theta, size, rng):
         component = rng.choice(self.k, size=size, p=np.asarray(theta["weight"]))
         mu, sigma = np.asarray(theta["mu"]), np.asarray(theta["sigma"])
