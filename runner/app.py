@@ -111,6 +111,7 @@ def run_job(
         "estimator": fit.estimator,
         "converged": str(fit.converged).lower(),
         "data.source": sample.source,
+        "data.sha1": data_fingerprint(x),
         "run_dir": str(run_dir.resolve()),
         **(extra_tags or {}),
     }
@@ -174,7 +175,11 @@ def save_run(cfg: Any, run_dir: Path, family, x: np.ndarray, fit: Fit, sample) -
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path = run_dir / RESULTS_FILE
     record = fit.to_dict()
-    record["data"] = {"source": sample.source, **_jsonable(sample.description)}
+    record["data"] = {
+        "source": sample.source,
+        **_jsonable(sample.description),
+        "sha1": data_fingerprint(x),
+    }
     results_path.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
     if fit.trace:
         write_trace(fit.trace, run_dir / TRACE_FILE)
@@ -183,6 +188,14 @@ def save_run(cfg: Any, run_dir: Path, family, x: np.ndarray, fit: Fit, sample) -
 
         fit_figures(family, x, fit, run_dir)
     return results_path
+
+
+def data_fingerprint(x: np.ndarray) -> str:
+    """A short hash of the fitted values: jobs with equal hashes fitted the same data, so
+    their AIC values can be compared (the report ranks models by it)."""
+    import hashlib
+
+    return hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest()[:16]
 
 
 def write_trace(trace: list[dict[str, float]], path: Path) -> None:

@@ -43,6 +43,7 @@ def run_convergence(cfg: Any, run_dir: Path, echo=print) -> tuple[StudyResult, d
         result = synthetic_study(family, truth, spec)
     else:
         result = subsample_study(family, x, spec)
+    spec = StudySpec(**{**spec.__dict__, "sizes": result.sizes})  # subsampling drops sizes >= N
     save_study(cfg, run_dir, family.name, result, spec)
     echo(describe(family.name, result, spec))
     echo(f"\nsaved: {run_dir}")

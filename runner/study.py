@@ -48,9 +48,18 @@ class StudyResult:
     slopes: Any  # pandas.DataFrame: per estimator and parameter
     stream: Any = None  # pandas.DataFrame: k, parameter, estimate, truth
     population: int | None = None  # size of the real data set (subsample mode)
+    sizes: list[int] = field(default_factory=list)  # the sizes studied
 
 
 DEFAULT_SIZES = {"start": 10, "stop": 10_000, "num": 10}
+
+
+def _whole(value: Any) -> int:
+    """An integer given as 10, "10", 1e4 or "1e4"; 10.5 is refused."""
+    number = float(value)
+    if not number.is_integer():
+        raise ValueError(value)
+    return int(number)
 
 
 def parse_sizes(spec: Any) -> list[int]:
@@ -59,9 +68,13 @@ def parse_sizes(spec: Any) -> list[int]:
     if spec is None:
         spec = DEFAULT_SIZES
     if isinstance(spec, Mapping):
+        unknown = set(spec) - {"start", "stop", "num"}
         try:
-            start, stop = int(float(spec["start"])), int(float(spec["stop"]))
-            num = int(spec.get("num", 10))
+            if unknown:
+                raise KeyError(unknown)
+            start, stop, num = (_whole(spec.get(k, 10)) for k in ("start", "stop", "num"))
+            if "start" not in spec or "stop" not in spec:
+                raise KeyError("start/stop")
         except (KeyError, TypeError, ValueError):
             raise ConfigError(
                 f"study.sizes = {dict(spec)!r}: expected a list of sizes or "
@@ -72,7 +85,7 @@ def parse_sizes(spec: Any) -> list[int]:
         sizes = np.unique(np.round(np.geomspace(start, stop, num)).astype(int))
         return sizes.tolist()
     try:
-        sizes = sorted({int(v) for v in spec})
+        sizes = sorted({_whole(v) for v in spec})
     except (TypeError, ValueError):
         raise ConfigError(f"study.sizes = {spec!r}: expected a list of integers") from None
     if not sizes or sizes[0] < 1:
@@ -82,6 +95,7 @@ def parse_sizes(spec: Any) -> list[int]:
 
 def synthetic_study(family: Family, truth: Theta, spec: StudySpec, progress: bool = True):
     """Replicates drawn from ``truth`` at every size, fitted in batches."""
+    _check_family(family)
     _check_sizes(family, spec.sizes)
     _check_estimator(family, spec)
     rng = np.random.default_rng(spec.seed)
@@ -109,6 +123,7 @@ def subsample_study(family: Family, x: np.ndarray, spec: StudySpec, progress: bo
     estimate; their spread is the sampling spread at that size."""
     from runner.estimate import fit_validated
 
+    _check_family(family)
     total = family.sample_size(x)
     sizes = [s for s in spec.sizes if s < total]
     if not sizes:
@@ -220,7 +235,9 @@ def _result(mode, family, truth, frames, spec, stream, population=None) -> Study
     summary, slopes = summarize(draws, family, truth, spec.slope_from, slope_to)
     tidy = draws[["size", "replicate", "estimator", "parameter", "estimate", "truth", "se",
                   "covered"]]  # fmt: skip
-    return StudyResult(mode, _flat(family, truth), tidy, summary, slopes, stream, population)
+    return StudyResult(
+        mode, _flat(family, truth), tidy, summary, slopes, stream, population, list(spec.sizes)
+    )
 
 
 def _tidy(family: Family, fitted: BatchFit, truth: Theta, size: int, first: int):
@@ -286,6 +303,13 @@ def _as_batch(family: Family, sample: np.ndarray, count: int) -> np.ndarray:
     """Drawn values as the (count, size) array the family reduces (labels as codes)."""
     values = family.validate(sample)
     return values.reshape(count, -1)
+
+
+def _check_family(family: Family) -> None:
+    if family.multivariate:
+        raise ConfigError(
+            f"study=convergence works with univariate families; {family.name} is multivariate"
+        )
 
 
 def _check_estimator(family: Family, spec: StudySpec) -> None:

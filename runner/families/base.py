@@ -30,6 +30,7 @@ class Family(ABC):
     parameterization: ClassVar[str] = ""
     support: ClassVar[str] = ""
     discrete: ClassVar[bool] = False
+    multivariate: ClassVar[bool] = False  # observations are rows of x, not entries
     min_n: ClassVar[int] = 1
     # Where standard errors come from: "observed" information (the default), "expected"
     # (the log-likelihood is not twice differentiable at the MLE, e.g. laplace), or

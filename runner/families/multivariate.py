@@ -23,6 +23,7 @@ class MultivariateNormal(Family):
         "components cov.i.j for i >= j"
     )
     support = "rows of real numbers (one column per variable: data.columns=[...])"
+    multivariate = True
 
     def __init__(self, dim: int | None = None, labels: Sequence[str] | None = None):
         if labels is not None:
