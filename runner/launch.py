@@ -9,6 +9,7 @@ keeps what it had plus ``status.json``, and the sweep's end counts it.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -25,6 +26,8 @@ def execute(cfg: Any, run_dir: Path, run_name: str, tags: dict[str, str], in_swe
     try:
         outcome = run(cfg, run_dir, run_name, extra_tags=tags)
     except RunnerError as exc:
+        if debugging():
+            traceback.print_exc()
         return _failed(cfg, run_dir, run_name, tags, str(exc), in_sweep)
     except Exception as exc:
         if not in_sweep:
@@ -47,6 +50,18 @@ def execute(cfg: Any, run_dir: Path, run_name: str, tags: dict[str, str], in_swe
             return 1
     write_status(run_dir, "FINISHED")
     return 0
+
+
+def debugging() -> bool:
+    """Tracebacks for the runner's own errors too: RUNNER_DEBUG=1 or hydra.verbose=true."""
+    if os.environ.get("RUNNER_DEBUG", "").lower() in ("1", "true", "yes"):
+        return True
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return bool(HydraConfig.get().verbose)
+    except Exception:  # no Hydra context (tests calling execute directly)
+        return False
 
 
 def write_status(run_dir: Path, status: str, error: str | None = None) -> None:

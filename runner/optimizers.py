@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from runner.errors import ConfigError
+from runner.errors import ConfigError, DataError
 
 
 class Problem(Protocol):
@@ -318,14 +318,28 @@ class EM(Optimizer):
             )
         rng = np.random.default_rng(self.seed)
         best = None
+        collapsed = 0
         for start in em.starts(self.starts, rng):
             run = self._climb(problem, em, start)
+            # A component shrunk onto one point has an unbounded likelihood: not an MLE.
+            why = em.collapsed(run[0])
+            if why:
+                collapsed += 1
+                continue
             if best is None or run[1] > best[1]:
                 best = run
+        if best is None:
+            raise DataError(
+                f"every one of the {self.starts} EM start(s) ended with {why}: the likelihood "
+                "is unbounded there, so no MLE exists among them; lower model.k, give more "
+                "data, or raise optimizer.starts"
+            )
         theta, _, iterations, converged, trace = best
         message = f"EM from {self.starts} start(s); best run " + (
             "converged" if converged else f"stopped at maxiter={self.maxiter}"
         )
+        if collapsed:
+            message += f"; {collapsed} start(s) collapsed onto a point and were discarded"
         return Outcome(theta, self.name, iterations, converged, message, trace)
 
     def _climb(self, problem, em, theta):

@@ -134,6 +134,13 @@ class _MixtureEM:
     def loglik(self, theta):
         return self.family.loglik({"x": self.x}, theta)
 
+    def collapsed(self, theta) -> str | None:
+        """Why a solution is degenerate (a component on a single point), or None."""
+        narrow = np.flatnonzero(np.asarray(theta["sigma"]) <= self.sigma_floor * 1.0001)
+        if narrow.size:
+            return f"component {narrow[0] + 1} collapsed onto a single point (sigma -> 0)"
+        return None
+
     def step(self, theta):
         x = self.x
         r = self.family._responsibilities(x, theta)
