@@ -184,7 +184,7 @@ def fit(
     """
     everything = x if test is None else _concat(x, test)
     fam = families.get(family, **family_options).for_data(everything)
-    data = fam.validate(x)
+    data = fam.validate(x, check_finite=False)  # NaN/inf surface in the statistics below
     return fit_validated(
         fam,
         data,
@@ -237,6 +237,8 @@ def fit_validated(
             f"{fam.min_n} observations to identify them; got {n}"
         )
     stats = fam.reduce(data)
+    if not _finite(stats):
+        fam.validate(data)  # names the first value that is missing or infinite
     why = fam.degenerate(stats, {p.name for p in fam.params} - set(fixed_theta))
     if why:
         raise DataError(why)
@@ -306,6 +308,15 @@ def _add_heldout(result: Fit, fam: Family, test: np.ndarray) -> None:
         ):
             theta = {**result.params, **values}
             result.heldout[label] = evaluate(fam, test, theta)
+
+
+def _finite(stats: Stats) -> bool:
+    """All sufficient statistics finite: no NaN or infinity slipped into the data."""
+    for value in stats.values():
+        array = np.asarray(value)
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            return False
+    return True
 
 
 def _prefer_exact_boundary(problem, outcome):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,6 +22,42 @@ from runner.errors import ConfigError, DataError
 
 Theta = dict[str, Any]
 Stats = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A family's support as an interval (of integers for count families): checked with a
+    reduction or two, not an elementwise mask, when the data are fine."""
+
+    low: float = -np.inf
+    high: float = np.inf
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def holds(self, x: np.ndarray) -> bool:
+        """True if every value lies in the interval (NaN never does)."""
+        if self.low > -np.inf:
+            m = x.min()
+            if not (m > self.low if self.low_open else m >= self.low):
+                return False
+        if self.high < np.inf:
+            m = x.max()
+            if not (m < self.high if self.high_open else m <= self.high):
+                return False
+        if self.integer and x.dtype.kind == "f":
+            return bool(np.all(np.floor(x) == x))
+        return True
+
+    def mask(self, x: np.ndarray) -> np.ndarray:
+        ok = np.ones(x.shape, dtype=bool)
+        if self.low > -np.inf:
+            ok &= (x > self.low) if self.low_open else (x >= self.low)
+        if self.high < np.inf:
+            ok &= (x < self.high) if self.high_open else (x <= self.high)
+        if self.integer and x.dtype.kind == "f":
+            ok &= np.floor(x) == x
+        return ok
 
 
 class Family(ABC):
@@ -73,13 +110,23 @@ class Family(ABC):
         return f"{type(self).__name__}({opts})"
 
     # ---- data ---------------------------------------------------------------------------
-    def validate(self, values: Any) -> np.ndarray:
-        """Check raw values against the support; return them as the array the maths uses.
+    def validate(self, values: Any, check_finite: bool = True) -> np.ndarray:
+        """Check raw values against the support; return them as the array the maths uses
+        (integer arrays stay integers for count families).
 
-        Raises ``DataError`` naming the first offending value and its position.
+        The check is a few reductions (min, max) over the data; only when one fails are
+        the values scanned to name the first offender and its position (``DataError``).
+        ``check_finite=False`` leaves NaN and infinities on an unbounded side to be caught
+        from the sufficient statistics (``fit`` does, to save a pass over the data).
         """
-        x = as_float_array(values)
-        bad = ~np.isfinite(x)
+        x = as_numeric_array(values, keep_integers=self.interval.integer)
+        if x.size == 0 or (self.interval.holds(x) and (not check_finite or _all_finite(x))):
+            return x
+        return self._locate_bad_value(x)
+
+    def _locate_bad_value(self, x: np.ndarray) -> np.ndarray:
+        """Scan for the first value that is not finite or not in the support; raise."""
+        bad = ~np.isfinite(x) if x.dtype.kind == "f" else np.zeros(x.shape, dtype=bool)
         if bad.any():
             i, value = _first(bad, x)
             raise DataError(
@@ -99,9 +146,11 @@ class Family(ABC):
             )
         return x
 
+    interval: ClassVar[Interval] = Interval()  # the real line unless a family says otherwise
+
     def in_support(self, x: np.ndarray) -> np.ndarray:
         """Boolean mask: which finite values the family can produce."""
-        return np.ones(x.shape, dtype=bool)
+        return self.interval.mask(x)
 
     def sample_size(self, x: np.ndarray) -> int:
         """Observations in ``x``: along the last axis (rows for multivariate families)."""
@@ -257,6 +306,21 @@ def matrix(rows: list[list[Any]]) -> np.ndarray:
     entries = np.broadcast_arrays(*[np.asarray(v, dtype=float) for row in rows for v in row])
     stacked = np.stack(entries, axis=-1)
     return stacked.reshape(*stacked.shape[:-1], len(rows), len(rows))
+
+
+def as_numeric_array(values: Any, keep_integers: bool = False) -> np.ndarray:
+    """Values as float64, or kept as integers for count families (no copy, exact sums)."""
+    arr = np.asarray(values)
+    if keep_integers and arr.dtype.kind in "iu":
+        return arr
+    if keep_integers and arr.dtype.kind == "b":
+        return arr.astype(np.int64)
+    return as_float_array(arr)
+
+
+def _all_finite(x: np.ndarray) -> bool:
+    """No NaN or infinity: one sum (finite unless a value is not, or it overflows)."""
+    return x.dtype.kind != "f" or bool(np.isfinite(np.sum(x)))
 
 
 def as_float_array(values: Any) -> np.ndarray:

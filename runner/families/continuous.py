@@ -14,7 +14,7 @@ from scipy import special, stats
 from runner import priors
 from runner.constraints import Param, positive, real
 from runner.errors import ConfigError
-from runner.families.base import Family, cumulative, matrix
+from runner.families.base import Family, Interval, cumulative, matrix
 
 # Past this, a t density differs from the Gaussian by less than ~1e-4 anywhere that
 # matters: an optimizer still climbing in df is following the Gaussian limit.
@@ -43,10 +43,19 @@ class Gaussian(Family):
         return (Param("mu", real, "mean"), Param("sigma", positive, "standard deviation"))
 
     def reduce(self, x):
+        n = x.shape[-1]
+        if x.ndim == 1:
+            # One sum and one dot product; where the mean is large against the spread the
+            # difference cancels, and the two-pass form below is used instead.
+            mean = x.sum() / n
+            squares = float(np.dot(x, x))
+            m2 = squares - n * mean * mean
+            if m2 > 1e-5 * squares:
+                return {"n": n, "mean": mean, "m2": m2}
         mean = x.mean(axis=-1)
         dev = x - mean[..., None] if x.ndim > 1 else x - mean
         m2 = np.einsum("...i,...i->...", dev, dev)
-        return {"n": x.shape[-1], "mean": mean, "m2": m2}
+        return {"n": n, "mean": mean, "m2": m2}
 
     def sample_stats(self, theta, size, replicates, rng):
         # mean ~ N(mu, sigma^2 / n) and m2 ~ sigma^2 chi2(n - 1), independent.
@@ -135,8 +144,7 @@ class Exponential(Family):
     def params(self):
         return (Param("rate", positive, "events per unit time (1 / mean)"),)
 
-    def in_support(self, x):
-        return x >= 0
+    interval = Interval(0.0)
 
     def reduce(self, x):
         return {"n": x.shape[-1], "total": x.sum(axis=-1)}
@@ -191,8 +199,7 @@ class Gamma(Family):
     def params(self):
         return (Param("shape", positive, "shape k"), Param("rate", positive, "rate (1 / scale)"))
 
-    def in_support(self, x):
-        return x > 0
+    interval = Interval(0.0, low_open=True)
 
     def reduce(self, x):
         return {"n": x.shape[-1], "total": x.sum(axis=-1), "log_total": np.log(x).sum(axis=-1)}
@@ -262,8 +269,7 @@ class Lognormal(Family):
             Param("sigma", positive, "standard deviation of log x"),
         )
 
-    def in_support(self, x):
-        return x > 0
+    interval = Interval(0.0, low_open=True)
 
     def reduce(self, x):
         logs = np.log(x)
@@ -316,8 +322,7 @@ class Beta(Family):
     def params(self):
         return (Param("a", positive, "shape alpha"), Param("b", positive, "shape beta"))
 
-    def in_support(self, x):
-        return (x > 0) & (x < 1)
+    interval = Interval(0.0, 1.0, low_open=True, high_open=True)
 
     def reduce(self, x):
         return {
@@ -402,8 +407,7 @@ class Weibull(Family):
     def params(self):
         return (Param("shape", positive, "shape k"), Param("scale", positive, "scale lambda"))
 
-    def in_support(self, x):
-        return x > 0
+    interval = Interval(0.0, low_open=True)
 
     def reduce(self, x):
         logs = np.log(x)

@@ -16,11 +16,19 @@ from scipy import special, stats
 from runner import priors
 from runner.constraints import Param, positive, simplex, unit_interval
 from runner.errors import ConfigError, DataError
-from runner.families.base import Family, cumulative, matrix
+from runner.families.base import Family, Interval, cumulative, matrix
 
 
-def _is_integer(x: np.ndarray) -> np.ndarray:
-    return np.floor(x) == x
+def _tally(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(distinct values, counts) of a 1-D array of small non-negative integers, from one
+    bincount; None where that does not apply (floats, batches, a huge range)."""
+    if x.ndim != 1 or x.dtype.kind not in "iu" or x.size < 1024:
+        return None
+    if x.max() > 4 * x.size + 1024:  # a sparse range: bincount would allocate too much
+        return None
+    counts = np.bincount(x)
+    present = np.flatnonzero(counts)
+    return present.astype(float), counts[present].astype(float)
 
 
 class Bernoulli(Family):
@@ -33,8 +41,7 @@ class Bernoulli(Family):
     def params(self):
         return (Param("p", unit_interval, "probability of a 1 (success)"),)
 
-    def in_support(self, x):
-        return (x == 0) | (x == 1)
+    interval = Interval(0, 1, integer=True)
 
     def reduce(self, x):
         return {"n": x.shape[-1], "successes": x.sum(axis=-1)}
@@ -97,8 +104,9 @@ class Binomial(Family):
     def support(self):  # type: ignore[override]
         return f"an integer in 0..{self.trials} (model.trials)"
 
-    def in_support(self, x):
-        return _is_integer(x) & (x >= 0) & (x <= self.trials)
+    @property
+    def interval(self):  # type: ignore[override]
+        return Interval(0, self.trials, integer=True)
 
     def reduce(self, x):
         log_choose = (
@@ -166,10 +174,17 @@ class Poisson(Family):
     def params(self):
         return (Param("lam", positive, "rate (mean count)"),)
 
-    def in_support(self, x):
-        return _is_integer(x) & (x >= 0)
+    interval = Interval(0, integer=True)
 
     def reduce(self, x):
+        tally = _tally(x)
+        if tally is not None:  # one bincount gives the total and sum of log x! alike
+            values, counts = tally
+            return {
+                "n": x.shape[-1],
+                "total": float(values @ counts),
+                "log_factorials": float(special.gammaln(values + 1) @ counts),
+            }
         return {
             "n": x.shape[-1],
             "total": x.sum(axis=-1),
@@ -384,8 +399,7 @@ class Geometric(Family):
     def params(self):
         return (Param("p", unit_interval, "success probability per trial"),)
 
-    def in_support(self, x):
-        return _is_integer(x) & (x >= 1)
+    interval = Interval(1, integer=True)
 
     def reduce(self, x):
         return {"n": x.shape[-1], "total": x.sum(axis=-1)}
@@ -446,8 +460,7 @@ class NegativeBinomial(Family):
             Param("p", unit_interval, "success probability"),
         )
 
-    def in_support(self, x):
-        return _is_integer(x) & (x >= 0)
+    interval = Interval(0, integer=True)
 
     def reduce(self, x):
         if x.ndim == 1:
