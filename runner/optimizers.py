@@ -42,6 +42,8 @@ class Problem(Protocol):
 
     def theta(self, z: np.ndarray) -> dict[str, Any]: ...
 
+    def z_of(self, theta: dict[str, Any]) -> np.ndarray: ...
+
     def flat(self, theta: dict[str, Any]) -> dict[str, float]: ...
 
     def em(self) -> Any: ...
@@ -358,7 +360,10 @@ class EM(Optimizer):
 
 
 class Auto(Optimizer):
-    """The closed form where the family has one, EM for mixtures, else ``scipy``."""
+    """The closed form where the family has one, EM for mixtures, else Newton on the
+    analytic score (a few steps from the method-of-moments start: much cheaper than a
+    quasi-Newton search), with ``scipy`` (L-BFGS-B) where Newton does not converge or
+    the family has no score."""
 
     name = "auto"
 
@@ -373,6 +378,17 @@ class Auto(Optimizer):
             return ClosedForm().maximize(problem)
         if problem.em() is not None:
             return EM().maximize(problem)
+        if problem.has_gradient:
+            newton = Newton().maximize(problem)
+            if newton.converged:
+                return newton
+            other = self.fallback.maximize(problem)
+            if problem.value(problem.z_of(other.theta)) >= problem.value(
+                problem.z_of(newton.theta)
+            ):
+                other.message += f" (after newton: {newton.message})"
+                return other
+            return newton
         return self.fallback.maximize(problem)
 
 
