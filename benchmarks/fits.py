@@ -72,8 +72,8 @@ def median_time(call, repeats: int, budget: float) -> tuple[float, object, bool]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
-    parser.add_argument("--families", nargs="*", default=[*SCIPY, "poisson", "bernoulli",
-                                                          "geometric", "negative_binomial"])  # fmt: skip
+    discrete = ["poisson", "bernoulli", "geometric", "negative_binomial"]
+    parser.add_argument("--families", nargs="*", default=[*SCIPY, *discrete])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--scipy-budget", type=float, default=20.0)
     args = parser.parse_args()
@@ -88,7 +88,7 @@ def main() -> None:
         for n in args.sizes:
             x = draw(name, n, rng)
             floor, _, _ = median_time(lambda x=x: np.sum(x), args.repeats, 1e9)
-            ours, result, _ = median_time(lambda x=x: fit(name, x), args.repeats, 1e9)
+            ours, result, _ = median_time(lambda x=x, name=name: fit(name, x), args.repeats, 1e9)
             row = [name, f"{n:,}", f"{floor * 1e3:.3g}", f"{ours * 1e3:.3g}",
                    f"{ours / floor:.1f}"]  # fmt: skip
             if name in SCIPY:

@@ -107,11 +107,14 @@ def from_counts(tally: Mapping[Any, Any] | None) -> Sample:
     values, sizes = [], []
     for value, size in tally.items():
         try:
-            size = int(size)
-        except (TypeError, ValueError):
+            size = float(size)
+            size = int(size) if size.is_integer() else -1
+        except (TypeError, ValueError, OverflowError):
             size = -1
         if size < 0:
-            raise DataError(f"data.counts[{value!r}] = {tally[value]!r}: expected a count >= 0")
+            raise DataError(
+                f"data.counts[{value!r}] = {tally[value]!r}: expected a whole count >= 0"
+            )
         values.append(_number_or_label(value))
         sizes.append(size)
     if sum(sizes) == 0:

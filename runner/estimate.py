@@ -137,6 +137,10 @@ class LikelihoodProblem:
             flat.update(zip(p.component_names(), map(float, values), strict=True))
         return flat
 
+    def profile(self) -> Theta | None:
+        """The family's own profile-likelihood solution, where it has one."""
+        return self.family.profile_mle(self.stats, {p.name for p in self.free})
+
     def em(self) -> Any:
         """The family's EM update bound to this data, or None (not a latent-variable model)."""
         if self.fixed:
@@ -239,6 +243,10 @@ def fit_validated(
     stats = fam.reduce(data)
     if not _finite(stats):
         fam.validate(data)  # names the first value that is missing or infinite
+        raise DataError(
+            "the values are too large to sum in double precision (near 1e308): rescale the "
+            "data (e.g. divide by a power of 10) and fit again"
+        )
     why = fam.degenerate(stats, {p.name for p in fam.params} - set(fixed_theta))
     if why:
         raise DataError(why)
@@ -261,6 +269,11 @@ def fit_validated(
     why = fam.check_estimate(theta, {p.name for p in problem.free})
     if why:
         raise DataError(why)
+    if not all(np.all(np.isfinite(v)) for v in theta.values()):
+        raise DataError(
+            f"{outcome.optimizer} ended at non-finite parameters {theta} ({outcome.message}): "
+            "no MLE was found; try optimizer=auto or another optimizer.method"
+        )
     result = _assemble(fam, problem, theta, outcome, truth_theta, started)
     if estimator == "map":
         _add_posterior(result, fam, stats, prior or {}, fixed_theta)
@@ -325,6 +338,10 @@ def _prefer_exact_boundary(problem, outcome):
     exact = problem.closed_form()
     if exact is None or outcome.optimizer == "closed_form":
         return outcome
+    if not all(np.all(np.isfinite(v)) for v in outcome.theta.values()):
+        outcome.theta = exact  # the optimizer went astray; the exact answer is at hand
+        outcome.message += "; it ended at non-finite values, so the closed form is reported"
+        return outcome
     at_edge = [p.name for p in problem.free if p.constraint.on_boundary(exact[p.name])]
     if not at_edge:
         return outcome
@@ -345,6 +362,12 @@ def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
     notes: list[str] = []
     with np.errstate(all="ignore"):
         loglik = float(fam.loglik(problem.stats, theta))
+    if np.isnan(loglik) or loglik == -np.inf:  # a maximum has positive likelihood
+        raise DataError(
+            f"the log-likelihood is not finite at {outcome.optimizer}'s end point {theta}: "
+            "the values are probably too large for double precision (near 1e308); rescale "
+            "the data and fit again"
+        )
     boundary = {p.name: p.constraint.on_boundary(theta[p.name]) for p in problem.free}
     if fam.se_source == "none":  # support depends on the parameters: always at an edge
         boundary = dict.fromkeys(boundary, True)

@@ -25,4 +25,6 @@ def ks_statistic(family: Family, x: np.ndarray, theta: Theta) -> dict[str, float
     from scipy import stats
 
     result = stats.kstest(x, lambda v: cdf(v, theta))
+    if not (np.isfinite(result.statistic) and np.isfinite(result.pvalue)):
+        return None
     return {"ks": float(result.statistic), "ks_pvalue_optimistic": float(result.pvalue)}

@@ -84,7 +84,7 @@ def _failed(cfg, run_dir: Path, run_name: str, tags: dict, error: str, in_sweep:
                 steps=[],
                 run_dir=run_dir,
                 run_name=run_name,
-                tags={**tags, "error": error[:5000]},
+                tags={**tags, "model": str(cfg.model.name), "error": error[:5000]},
                 status="FAILED",
             )
         except TrackingError as exc:

@@ -48,6 +48,8 @@ class Problem(Protocol):
 
     def em(self) -> Any: ...
 
+    def profile(self) -> dict[str, Any] | None: ...
+
 
 @dataclass
 class Outcome:
@@ -242,7 +244,12 @@ class Newton(Optimizer):
 def _newton_step(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
     """Solve ``H d = -g``, with the curvature's signs made negative where ``H`` is not
     negative definite (far from the maximum), so ``d`` always points uphill."""
-    eigenvalues, vectors = np.linalg.eigh(-hess)
+    if not (np.all(np.isfinite(hess)) and np.all(np.isfinite(grad))):
+        return np.nan_to_num(grad) / max(1.0, float(np.max(np.abs(np.nan_to_num(grad)))))
+    try:
+        eigenvalues, vectors = np.linalg.eigh(-hess)
+    except np.linalg.LinAlgError:
+        return grad / max(1.0, float(np.max(np.abs(grad))))
     floor = 1e-10 * max(1.0, float(np.max(np.abs(eigenvalues), initial=0.0)))
     curvature = np.maximum(np.abs(eigenvalues), floor)
     return vectors @ ((vectors.T @ grad) / curvature)
@@ -378,6 +385,10 @@ class Auto(Optimizer):
             return ClosedForm().maximize(problem)
         if problem.em() is not None:
             return EM().maximize(problem)
+        profiled = problem.profile()
+        if profiled is not None:
+            message = "Newton on the profile likelihood (the rest in closed form)"
+            return Outcome(profiled, "newton:profile", 0, True, message)
         if problem.has_gradient:
             newton = Newton().maximize(problem)
             if newton.converged:

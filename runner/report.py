@@ -250,7 +250,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         frame, out, title = from_folder(folder), Path(args.out or folder), f"Sweep {folder}"
     else:
-        frame = from_experiment(args.experiment, args.tracking_uri)
+        from runner.errors import RunnerError
+
+        try:
+            frame = from_experiment(args.experiment, args.tracking_uri)
+        except RunnerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         out = Path(args.out or Path("outputs") / "reports" / args.experiment)
         title = f"MLflow experiment {args.experiment}"
     written = write(frame, out, title)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,12 @@ class SweepCallback(Callback):
         os.environ[PARENT_RUN_ENV] = self.parent
         os.environ[PARENT_URI_ENV] = self.tracker.uri
         atexit.register(self._close, "KILLED")
+        # SIGTERM (kill, Slurm time limits, timeout) skips atexit unless it becomes an exit.
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        ):
+            signal.signal(signal.SIGTERM, lambda number, _: sys.exit(128 + number))
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)

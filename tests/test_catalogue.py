@@ -248,7 +248,7 @@ def _scipy_reference(name, x):
 def test_numerical_mle_is_at_least_as_good_as_scipy_and_agrees_with_it(name):
     x = sample(name)
     f = fit(name, x)
-    assert f.optimizer == "newton"  # auto: no closed form, no EM: Newton on the score
+    assert f.optimizer.startswith("newton")  # auto: no closed form, no EM: Newton
     assert f.converged, f.message
     ref = _scipy_reference(name, x)
     ref_ll = scipy_loglik(name, x, ref)

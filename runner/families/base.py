@@ -129,9 +129,13 @@ class Family(ABC):
         bad = ~np.isfinite(x) if x.dtype.kind == "f" else np.zeros(x.shape, dtype=bool)
         if bad.any():
             i, value = _first(bad, x)
+            hint = (
+                "set data.dropna=true to drop missing values"
+                if np.isnan(value)
+                else "infinite values cannot be fitted: remove or cap them"
+            )
             raise DataError(
-                f"value {value} is missing or infinite; the data must be finite numbers "
-                "(set data.dropna=true to drop missing values)",
+                f"value {value} is missing or infinite; the data must be finite numbers ({hint})",
                 index=i,
                 value=value,
             )
@@ -210,6 +214,11 @@ class Family(ABC):
         ``free`` names the parameters being estimated: holding the one that runs off
         (gaussian ``sigma``) makes the problem well posed again.
         """
+        return None
+
+    def profile_mle(self, stats: Stats, free: set[str]) -> Theta | None:
+        """The MLE by a family-specific iteration (a profile likelihood in fewer
+        parameters), where one is cheaper than the generic optimizers; or None."""
         return None
 
     def check_estimate(self, theta: Theta, free: set[str]) -> str | None:
@@ -338,7 +347,8 @@ def as_float_array(values: Any) -> np.ndarray:
             float(v)
         except (TypeError, ValueError):
             row = int(np.unravel_index(i, arr.shape)[0])
-            raise DataError(f"value {v!r} is not a number", index=row, value=v) from None
+            shown = v.item() if hasattr(v, "item") else v
+            raise DataError(f"value {shown!r} is not a number", index=row, value=shown) from None
     raise DataError("values could not be read as numbers")  # pragma: no cover
 
 

@@ -414,10 +414,17 @@ class Weibull(Family):
         return {"n": x.shape[-1], "log_x": logs, "log_total": logs.sum(axis=-1)}
 
     def _scaled_powers(self, stats, theta):
-        """(x / scale)^shape, computed on the log scale."""
+        """(x / scale)^shape, computed on the log scale; the last one is kept, since the
+        log-likelihood, score and Hessian at one point all need it."""
         k, lam = theta["shape"], theta["scale"]
+        key = (np.asarray(k).tobytes(), np.asarray(lam).tobytes())
+        cached = stats.get("_powers")
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
         log_ratio = stats["log_x"] - np.expand_dims(np.log(lam), -1)
-        return np.exp(np.expand_dims(k, -1) * log_ratio), log_ratio
+        powers = np.exp(np.expand_dims(k, -1) * log_ratio)
+        stats["_powers"] = (key, powers, log_ratio)
+        return powers, log_ratio
 
     def loglik(self, stats, theta):
         k, lam, n = theta["shape"], theta["scale"], stats["n"]
@@ -454,6 +461,23 @@ class Weibull(Family):
             return _CONSTANT.format(name=self.name, param="shape -> infinity")
         return None
 
+    def profile_mle(self, stats, free):
+        """Newton on the shape alone: given the shape k the scale has the closed form
+        lambda^k = mean(x^k), so the profile log-likelihood is one-dimensional."""
+        if free != {"shape", "scale"} or np.ndim(stats["log_x"]) != 1:
+            return None
+        logs = stats["log_x"]
+        k = float(self.initial(stats)["shape"])
+        if logs.size > 50_000:  # most iterations on a strided subsample, the last on all
+            part = logs[:: logs.size // 20_000]
+            k = _weibull_profile_newton(part, k, 1e-8)
+        k = _weibull_profile_newton(logs, k, 1e-13)
+        if k is None:  # pragma: no cover - the profile is concave in practice
+            return None
+        top = logs.max()
+        log_scale = (np.log(np.exp(k * (logs - top)).sum() / logs.size) + k * top) / k
+        return {"shape": k, "scale": float(np.exp(log_scale))}
+
     def initial(self, stats):
         """From the moments of log x, which follow a Gumbel law."""
         n = stats["n"]
@@ -469,6 +493,34 @@ class Weibull(Family):
 
     def scipy_dist(self, theta):
         return stats.weibull_min(theta["shape"], scale=theta["scale"])
+
+
+def _weibull_profile_newton(logs: np.ndarray, k: float | None, tol: float) -> float | None:
+    """Solve d/dk of the Weibull profile log-likelihood = 0 for the shape k, by Newton.
+
+    With m_j the x^k-weighted means of (log x)^j: slope = n/k - n m_1 + sum(log x) and
+    curvature = -n/k^2 - n (m_2 - m_1^2) < 0, so the profile is concave.
+    """
+    if k is None:
+        return None
+    n = logs.size
+    shifted = logs - logs.max()  # x^k / max(x)^k: no overflow whatever k is
+    total = logs.sum()
+    for _ in range(100):
+        powers = np.exp(k * shifted)
+        s0 = powers.sum()
+        weighted = powers * logs
+        m1 = weighted.sum() / s0
+        m2 = weighted @ logs / s0
+        slope = n / k - n * m1 + total
+        curvature = -n / k**2 - n * (m2 - m1 * m1)
+        step = -slope / curvature
+        while k + step <= 0:  # keep the shape positive
+            step /= 2
+        k += step
+        if abs(step) <= tol * k:
+            return k
+    return None
 
 
 class Laplace(Family):

@@ -311,7 +311,7 @@ class Categorical(Family):
         if bad.any():
             i = int(np.argmax(bad))
             raise DataError(
-                f"value {raw[i]!r} is not a category of this model: expected one of "
+                f"value {_plain(raw[i])!r} is not a category of this model: expected one of "
                 f"{self.categories} (set model.categories to list them all)",
                 index=i,
                 value=raw[i],
@@ -382,6 +382,11 @@ def _distinct_labels(categories: Sequence[Any]) -> tuple[str, ...]:
             candidate = f"{label}_{k}"
         labels.append(candidate)
     return tuple(labels)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (for messages: 'abc', not np.str_)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def _mixed(values: Any) -> bool:

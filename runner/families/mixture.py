@@ -127,6 +127,7 @@ class _MixtureEM:
     def __init__(self, family: GaussianMixture, x: np.ndarray):
         self.family = family
         self.x = x
+        self.sorted = np.sort(x)
         spread = np.std(x)
         # A component narrower than this is treated as collapsed onto a point.
         self.sigma_floor = max(spread, 1e-300) * 1e-6
@@ -160,7 +161,8 @@ class _MixtureEM:
         yield _quantile_start(self.x, self.family.k)
         spread = np.std(self.x)
         for _ in range(count - 1):
-            mu = np.sort(rng.choice(self.x, size=self.family.k, replace=False))
+            # Drawn from the sorted values: the same data in any order give the same fit.
+            mu = np.sort(rng.choice(self.sorted, size=self.family.k, replace=False))
             yield {
                 "weight": np.full(self.family.k, 1 / self.family.k),
                 "mu": mu,
