@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from runner import data, families, heldout
-from runner.config import check
+from runner.config import check, wants_plots
 from runner.errors import ConfigError, TrackingError
 from runner.estimate import fit_validated
 from runner.gof import ks_statistic
@@ -183,7 +183,7 @@ def save_run(cfg: Any, run_dir: Path, family, x: np.ndarray, fit: Fit, sample) -
     results_path.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
     if fit.trace:
         write_trace(fit.trace, run_dir / TRACE_FILE)
-    if cfg.plots:
+    if wants_plots(cfg):
         from runner.figures import fit_figures
 
         fit_figures(family, x, fit, run_dir)
@@ -195,7 +195,8 @@ def data_fingerprint(x: np.ndarray) -> str:
     their AIC values can be compared (the report ranks models by it)."""
     import hashlib
 
-    return hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest()[:16]
+    data = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    return hashlib.sha1(memoryview(data).cast("B")).hexdigest()[:16]  # no copy
 
 
 def write_trace(trace: list[dict[str, float]], path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from runner.config import check
+from runner.config import check, wants_plots
 from runner.study import StudyResult, StudySpec, parse_sizes, subsample_study, synthetic_study
 
 FILES = {
@@ -68,7 +68,7 @@ def save_study(cfg, run_dir: Path, model: str, result: StudyResult, spec: StudyS
         "largest_size": _records(result.summary[result.summary["size"] == max(spec.sizes)]),
     }
     (run_dir / FILES["record"]).write_text(json.dumps(record, indent=2) + "\n")
-    if cfg.plots:
+    if wants_plots(cfg):
         from runner import plots
 
         against = "truth" if result.mode == "synthetic" else "full-data estimate"

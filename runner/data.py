@@ -69,6 +69,10 @@ def load(
         return inline(values, dropna)
     if source == "counts":
         return from_counts(counts)
+    if source == "npy":
+        if not path:
+            raise ConfigError("data=npy needs data.path=FILE.npy")
+        return npy(path)
     raise ConfigError(f"unknown data.source {source!r}; choose one of: {', '.join(SOURCES)}")
 
 
@@ -126,6 +130,27 @@ def from_counts(tally: Mapping[Any, Any] | None) -> Sample:
         "counts",
         {"counts": {str(v): s for v, s in zip(values, sizes, strict=True)}},
         locate=lambda i: f"data.counts[{values[int(np.searchsorted(order, i, 'right'))]!r}]",
+    )
+
+
+def npy(path: str | Path) -> Sample:
+    """An array saved with ``numpy.save``, memory-mapped: a fit reads it without a copy,
+    so 10^8 values cost their file's pages, not twice their size."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        where = f" (looked in {file.resolve().parent})" if not file.is_absolute() else ""
+        raise DataError(f"data file {str(path)!r} does not exist{where}")
+    try:
+        values = np.load(file, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise DataError(f"{file}: cannot be read as a .npy array ({exc})") from None
+    if values.ndim not in (1, 2) or values.size == 0:
+        raise DataError(f"{file}: expected a non-empty 1-D array (or 2-D rows), got {values.shape}")
+    return Sample(
+        values,
+        "npy",
+        {"path": str(file.resolve()), "shape": list(values.shape)},
+        locate=lambda i: f"{file}, element {i}",
     )
 
 
@@ -255,4 +280,4 @@ def _narrow(values: np.ndarray) -> np.ndarray:
         return values
 
 
-SOURCES = ("synthetic", "csv", "inline", "counts")
+SOURCES = ("synthetic", "csv", "inline", "counts", "npy")

@@ -305,6 +305,24 @@ def _check_value(p: Param, raw: Any, where: str) -> Any:
     return value if p.is_vector else float(value)
 
 
+CHUNK = 1 << 20  # values per piece when a transform of the data must be summed
+
+
+def chunked_sums(transform, x: np.ndarray, squares: bool = False) -> tuple[Any, Any]:
+    """(sum, sum of squares or None) of ``transform(x)`` along the last axis, computed
+    piece by piece for long 1-D data, so no temporary as large as the data is made."""
+    if x.ndim != 1 or x.size <= CHUNK:
+        t = transform(x)
+        return t.sum(axis=-1), np.einsum("...i,...i->...", t, t) if squares else None
+    total, square_total = 0.0, 0.0 if squares else None
+    for start in range(0, x.size, CHUNK):
+        t = transform(x[start : start + CHUNK])
+        total += t.sum()
+        if squares:
+            square_total += float(np.dot(t, t))
+    return total, square_total
+
+
 def cumulative(values: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Sums of ``values[:k]`` for each ``k`` in ``ends`` (one pass)."""
     return np.cumsum(values, axis=0)[np.asarray(ends) - 1]

@@ -14,7 +14,7 @@ from scipy import special, stats
 from runner import priors
 from runner.constraints import Param, positive, real
 from runner.errors import ConfigError
-from runner.families.base import Family, Interval, cumulative, matrix
+from runner.families.base import CHUNK, Family, Interval, chunked_sums, cumulative, matrix
 
 # Past this, a t density differs from the Gaussian by less than ~1e-4 anywhere that
 # matters: an optimizer still climbing in df is following the Gaussian limit.
@@ -202,7 +202,8 @@ class Gamma(Family):
     interval = Interval(0.0, low_open=True)
 
     def reduce(self, x):
-        return {"n": x.shape[-1], "total": x.sum(axis=-1), "log_total": np.log(x).sum(axis=-1)}
+        log_total, _ = chunked_sums(np.log, x)
+        return {"n": x.shape[-1], "total": x.sum(axis=-1), "log_total": log_total}
 
     def prefix_stats(self, x, ends):
         return {
@@ -272,6 +273,14 @@ class Lognormal(Family):
     interval = Interval(0.0, low_open=True)
 
     def reduce(self, x):
+        if x.ndim == 1 and x.size > CHUNK:  # long data: moments of log x piece by piece
+            n = x.size
+            total, squares = chunked_sums(np.log, x, squares=True)
+            mean = total / n
+            m2 = squares - n * mean * mean
+            if not m2 > 1e-5 * squares:  # cancellation: a second pass around the mean
+                m2 = chunked_sums(lambda v: np.log(v) - mean, x, squares=True)[1]
+            return {"n": n, "mean": mean, "m2": m2, "log_total": total}
         logs = np.log(x)
         stats = Gaussian().reduce(logs)
         stats["log_total"] = logs.sum(axis=-1)
@@ -325,12 +334,13 @@ class Beta(Family):
     interval = Interval(0.0, 1.0, low_open=True, high_open=True)
 
     def reduce(self, x):
+        n = x.shape[-1]
         return {
-            "n": x.shape[-1],
+            "n": n,
             "mean": x.mean(axis=-1),
-            "mean_square": np.einsum("...i,...i->...", x, x) / x.shape[-1],
-            "log_total": np.log(x).sum(axis=-1),
-            "log1m_total": np.log1p(-x).sum(axis=-1),
+            "mean_square": np.einsum("...i,...i->...", x, x) / n,
+            "log_total": chunked_sums(np.log, x)[0],
+            "log1m_total": chunked_sums(lambda v: np.log1p(-v), x)[0],
             "range": np.ptp(x, axis=-1),
         }
 
