@@ -53,9 +53,16 @@ def fit_batch(
     size = _batch_size(stats)
     if not batchable(family):
         return _fit_rows(family, stats, size, estimator, prior)
+    profiled = (
+        None if family.has_closed_form else family.profile_mle(stats, set(family.param_names))
+    )
     if family.has_closed_form:
         theta = {k: np.broadcast_to(np.asarray(v, float), (size,)).copy()
                  for k, v in family.closed_form(stats).items()}  # fmt: skip
+        converged = np.ones(size, dtype=bool)
+    elif profiled is not None:
+        theta = {k: np.broadcast_to(np.asarray(v, float), (size,)).copy()
+                 for k, v in profiled.items()}  # fmt: skip
         converged = np.ones(size, dtype=bool)
     else:
         theta, converged = newton(family, stats, family.initial(stats), tol, maxiter)

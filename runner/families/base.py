@@ -311,6 +311,11 @@ CHUNK = 1 << 20  # values per piece when a transform of the data must be summed
 def chunked_sums(transform, x: np.ndarray, squares: bool = False) -> tuple[Any, Any]:
     """(sum, sum of squares or None) of ``transform(x)`` along the last axis, computed
     piece by piece for long 1-D data, so no temporary as large as the data is made."""
+    if x.ndim == 2 and x.size > CHUNK:  # a batch: blocks of rows
+        rows = max(1, CHUNK // x.shape[1])
+        parts = [chunked_sums(transform, x[i : i + rows], squares) for i in range(0, len(x), rows)]
+        total = np.concatenate([p[0] for p in parts])
+        return total, np.concatenate([p[1] for p in parts]) if squares else None
     if x.ndim != 1 or x.size <= CHUNK:
         t = transform(x)
         return t.sum(axis=-1), np.einsum("...i,...i->...", t, t) if squares else None

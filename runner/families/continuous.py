@@ -473,20 +473,23 @@ class Weibull(Family):
 
     def profile_mle(self, stats, free):
         """Newton on the shape alone: given the shape k the scale has the closed form
-        lambda^k = mean(x^k), so the profile log-likelihood is one-dimensional."""
-        if free != {"shape", "scale"} or np.ndim(stats["log_x"]) != 1:
+        lambda^k = mean(x^k), so the profile log-likelihood is one-dimensional. Works on
+        one sample or a batch (rows)."""
+        if free != {"shape", "scale"}:
             return None
         logs = stats["log_x"]
-        k = float(self.initial(stats)["shape"])
-        if logs.size > 50_000:  # most iterations on a strided subsample, the last on all
-            part = logs[:: logs.size // 20_000]
-            k = _weibull_profile_newton(part, k, 1e-8)
+        k = np.asarray(self.initial(stats)["shape"], dtype=float)
+        if logs.shape[-1] > 50_000:  # most iterations on a strided subsample, the last on all
+            k = _weibull_profile_newton(logs[..., :: logs.shape[-1] // 20_000], k, 1e-8)
         k = _weibull_profile_newton(logs, k, 1e-13)
         if k is None:  # pragma: no cover - the profile is concave in practice
             return None
-        top = logs.max()
-        log_scale = (np.log(np.exp(k * (logs - top)).sum() / logs.size) + k * top) / k
-        return {"shape": k, "scale": float(np.exp(log_scale))}
+        top = logs.max(axis=-1)
+        powers = np.exp(k[..., None] * (logs - top[..., None]))
+        log_scale = (np.log(powers.mean(axis=-1)) + k * top) / k
+        if k.ndim == 0:
+            return {"shape": float(k), "scale": float(np.exp(log_scale))}
+        return {"shape": k, "scale": np.exp(log_scale)}
 
     def initial(self, stats):
         """From the moments of log x, which follow a Gumbel law."""
@@ -505,30 +508,35 @@ class Weibull(Family):
         return stats.weibull_min(theta["shape"], scale=theta["scale"])
 
 
-def _weibull_profile_newton(logs: np.ndarray, k: float | None, tol: float) -> float | None:
-    """Solve d/dk of the Weibull profile log-likelihood = 0 for the shape k, by Newton.
+def _weibull_profile_newton(logs: np.ndarray, k, tol: float):
+    """Solve d/dk of the Weibull profile log-likelihood = 0 for the shape k, by Newton,
+    row by row for a batch.
 
     With m_j the x^k-weighted means of (log x)^j: slope = n/k - n m_1 + sum(log x) and
     curvature = -n/k^2 - n (m_2 - m_1^2) < 0, so the profile is concave.
     """
     if k is None:
         return None
-    n = logs.size
-    shifted = logs - logs.max()  # x^k / max(x)^k: no overflow whatever k is
-    total = logs.sum()
+    k = np.array(k, dtype=float)
+    n = logs.shape[-1]
+    shifted = logs - logs.max(axis=-1, keepdims=True)  # x^k / max(x)^k: never overflows
+    total = logs.sum(axis=-1)
     for _ in range(100):
-        powers = np.exp(k * shifted)
-        s0 = powers.sum()
+        powers = np.exp(k[..., None] * shifted)
+        s0 = powers.sum(axis=-1)
         weighted = powers * logs
-        m1 = weighted.sum() / s0
-        m2 = weighted @ logs / s0
+        m1 = weighted.sum(axis=-1) / s0
+        m2 = np.einsum("...i,...i->...", weighted, logs) / s0
         slope = n / k - n * m1 + total
         curvature = -n / k**2 - n * (m2 - m1 * m1)
         step = -slope / curvature
-        while k + step <= 0:  # keep the shape positive
-            step /= 2
-        k += step
-        if abs(step) <= tol * k:
+        for _ in range(60):  # keep the shape positive
+            outside = k + step <= 0
+            if not np.any(outside):
+                break
+            step = np.where(outside, step / 2, step)
+        k = k + step
+        if np.all(np.abs(step) <= tol * k):
             return k
     return None
 
