@@ -21,6 +21,7 @@ CASES = [
     ("bernoulli", {"p": 0.3}, {}),
     ("binomial", {"p": 0.3}, {"trials": 10}),
     ("geometric", {"p": 0.3}, {}),
+    ("student_t", {"df": 5.0, "mu": 1.0, "sigma": 2.0}, {}),
 ]
 
 

@@ -681,6 +681,35 @@ class StudentT(Family):
             return _CONSTANT.format(name=self.name, param="sigma -> 0")
         return None
 
+    def hessian(self, stats, theta):
+        nu, sigma, n = theta["df"], theta["sigma"], stats["n"]
+        r, u = self._r2(stats, theta)
+        nu_ = np.expand_dims(nu, -1)
+        s2 = np.expand_dims(sigma, -1) ** 2
+        w = (nu_ + 1) / (nu_ + u)
+        a = 2 * w * w / (nu_ + 1)
+        mu_mu = ((a * u - w) / s2).sum(axis=-1)
+        mu_sigma = ((a * r * u - 2 * w * r) / s2).sum(axis=-1)
+        sigma_sigma = ((a * u * u - 3 * w * u + 1) / s2).sum(axis=-1)
+        both = (nu_ + u) ** 2
+        cross = (1 - u) / both
+        df_mu = (-cross * r / np.expand_dims(sigma, -1)).sum(axis=-1)
+        df_sigma = (-cross * u / np.expand_dims(sigma, -1)).sum(axis=-1)
+        df_df = n * (
+            0.25 * special.polygamma(1, (nu + 1) / 2)
+            - 0.25 * special.polygamma(1, nu / 2)
+            + 0.5 / nu**2
+        ) + (u / (2 * nu_ * (nu_ + u)) - u * (nu_**2 + 2 * nu_ + u) / (2 * nu_**2 * both)).sum(
+            axis=-1
+        )
+        return matrix(
+            [
+                [df_df, df_mu, df_sigma],
+                [df_mu, mu_mu, mu_sigma],
+                [df_sigma, mu_sigma, sigma_sigma],
+            ]
+        )
+
     def check_estimate(self, theta, free):
         if "df" in free and theta["df"] > DF_GAUSSIAN_LIMIT:
             return (
