@@ -482,8 +482,8 @@ class Weibull(Family):
             return None
         logs = stats["log_x"]
         k = np.asarray(self.initial(stats)["shape"], dtype=float)
-        if logs.shape[-1] > 50_000:  # most iterations on a strided subsample, the last on all
-            k = _weibull_profile_newton(logs[..., :: logs.shape[-1] // 20_000], k, 1e-8)
+        if logs.shape[-1] > 5_000:  # most iterations on a strided subsample, the last on all
+            k = _weibull_profile_newton(logs[..., :: logs.shape[-1] // 2_000], k, 1e-6)
         k = _weibull_profile_newton(logs, k, 1e-13)
         if k is None:  # pragma: no cover - the profile is concave in practice
             return None
