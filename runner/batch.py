@@ -152,7 +152,11 @@ def wald_covers(estimate: np.ndarray, se: np.ndarray, truth: float) -> np.ndarra
 
 # ---- internals ------------------------------------------------------------------------------
 def _batch_size(stats: Stats) -> int:
-    sizes = [np.shape(v)[0] for k, v in stats.items() if k != "n" and np.ndim(v) >= 1]
+    sizes = [
+        np.shape(v)[0]
+        for k, v in stats.items()
+        if k != "n" and not k.startswith("_") and np.ndim(v) >= 1
+    ]
     return max(sizes) if sizes else 1
 
 
@@ -236,7 +240,7 @@ def _fit_rows(family, stats, size, estimator, prior) -> BatchFit:
     highs: dict[str, list] = {}
     for i in range(size):
         row = {k: (v[i] if np.ndim(v) >= 1 and np.shape(v)[0] == size else v)
-               for k, v in stats.items()}  # fmt: skip
+               for k, v in stats.items() if not k.startswith("_")}  # fmt: skip
         problem = LikelihoodProblem(family, row)
         outcome = Auto().maximize(problem)
         theta = outcome.theta

@@ -325,7 +325,9 @@ def _add_heldout(result: Fit, fam: Family, test: np.ndarray) -> None:
 
 def _finite(stats: Stats) -> bool:
     """All sufficient statistics finite: no NaN or infinity slipped into the data."""
-    for value in stats.values():
+    for key, value in stats.items():
+        if key.startswith("_"):  # a family's cache, not a statistic
+            continue
         array = np.asarray(value)
         if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
             return False
