@@ -559,9 +559,14 @@ class Laplace(Family):
         return (Param("mu", real, "location (median)"), Param("b", positive, "scale"))
 
     def reduce(self, x):
-        return {"n": x.shape[-1], "x": x, "median": np.median(x, axis=-1)}
+        median = np.median(x, axis=-1)
+        at_median = np.abs(x - np.expand_dims(median, -1)).sum(axis=-1)
+        return {"n": x.shape[-1], "x": x, "median": median, "abs_at_median": at_median}
 
     def _abs_total(self, stats, mu):
+        """Sum of |x - mu|; at the median it was computed once, in ``reduce``."""
+        if np.array_equal(mu, stats["median"]):
+            return stats["abs_at_median"]
         return np.abs(stats["x"] - np.expand_dims(mu, -1)).sum(axis=-1)
 
     def loglik(self, stats, theta):
@@ -574,7 +579,8 @@ class Laplace(Family):
         return {"mu": signs / b, "b": -n / b + self._abs_total(stats, mu) / b**2}
 
     def degenerate(self, stats, free):
-        if "b" in free and np.ptp(stats["x"], axis=-1) == 0:
+        # Zero absolute deviation from the median: every value is the median.
+        if "b" in free and np.all(stats["abs_at_median"] == 0):
             return _CONSTANT.format(name=self.name, param="b -> 0")
         return None
 
