@@ -21,13 +21,9 @@ def hessian_from_gradient(
 ) -> np.ndarray:
     """Symmetrized central differences of an analytic gradient."""
     z = np.asarray(z, dtype=float)
-    steps = _steps(z, base_step)
-    columns = []
-    for j, h in enumerate(steps):
-        e = np.zeros_like(z)
-        e[j] = h
-        columns.append((grad(z + e) - grad(z - e)) / (2 * h))
-    hess = np.column_stack(columns) if columns else np.zeros((0, 0))
+    if z.size == 0:
+        return np.zeros((0, 0))
+    hess = jacobian(grad, z, base_step)
     return 0.5 * (hess + hess.T)
 
 
@@ -57,14 +53,7 @@ def gradient_from_value(
     f: Callable[[np.ndarray], float], z: np.ndarray, base_step: float = 1e-6
 ) -> np.ndarray:
     """Central-difference gradient, for families without an analytic score."""
-    z = np.asarray(z, dtype=float)
-    steps = _steps(z, base_step)
-    grad = np.empty_like(z)
-    for j, h in enumerate(steps):
-        e = np.zeros_like(z)
-        e[j] = h
-        grad[j] = (f(z + e) - f(z - e)) / (2 * h)
-    return grad
+    return jacobian(lambda w: np.atleast_1d(f(w)), z, base_step)[0]
 
 
 def jacobian(

@@ -10,7 +10,6 @@ can be plotted.
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from runner.errors import ConfigError, DataError
+from runner.registry import build
 
 
 class Problem(Protocol):
@@ -432,16 +432,6 @@ def get(name: str | Optimizer, **options: Any) -> Optimizer:
     """The optimizer called ``name`` with its options (None values mean the default)."""
     if isinstance(name, Optimizer):
         return name
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown optimizer {name!r}; choose one of: {', '.join(available())}"
-        ) from None
-    given = {k: v for k, v in options.items() if v is not None}
-    signature = inspect.signature(cls.__init__ if cls is not Auto else Scipy.__init__)
-    accepted = [p for p in signature.parameters if p != "self"]
-    unknown = sorted(set(given) - set(accepted))
-    if unknown:
-        raise ConfigError(f"optimizer {name!r} takes {accepted or 'no options'}; got {unknown}")
-    return cls(**given)
+    # auto passes its options on to scipy, its fallback: it takes what scipy takes.
+    signature = Scipy if name == "auto" else None
+    return build("optimizer", name, _REGISTRY, options, signature_of=signature)
