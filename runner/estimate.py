@@ -188,7 +188,9 @@ def fit(
     """
     everything = x if test is None else _concat(x, test)
     fam = families.get(family, **family_options).for_data(everything)
-    data = fam.validate(x, check_finite=False)  # NaN/inf surface in the statistics below
+    # NaN, inf (and, for log-based families, values outside the support) surface in the
+    # statistics below, which are checked: one pass over the data fewer.
+    data = fam.validate(x, check_finite=False, check_support=not fam.logs_reveal_support)
     return fit_validated(
         fam,
         data,
@@ -240,7 +242,8 @@ def fit_validated(
             f"{fam.name} has {len(fam.params)} free parameters and needs at least "
             f"{fam.min_n} observations to identify them; got {n}"
         )
-    stats = fam.reduce(data)
+    with np.errstate(all="ignore"):  # bad values are named below, not warned about
+        stats = fam.reduce(data)
     if not _finite(stats):
         fam.validate(data)  # names the first value that is missing or infinite
         raise DataError(

@@ -110,17 +110,24 @@ class Family(ABC):
         return f"{type(self).__name__}({opts})"
 
     # ---- data ---------------------------------------------------------------------------
-    def validate(self, values: Any, check_finite: bool = True) -> np.ndarray:
+    def validate(
+        self, values: Any, check_finite: bool = True, check_support: bool = True
+    ) -> np.ndarray:
         """Check raw values against the support; return them as the array the maths uses
         (integer arrays stay integers for count families).
 
         The check is a few reductions (min, max) over the data; only when one fails are
         the values scanned to name the first offender and its position (``DataError``).
         ``check_finite=False`` leaves NaN and infinities on an unbounded side to be caught
-        from the sufficient statistics (``fit`` does, to save a pass over the data).
+        from the sufficient statistics, and ``check_support=False`` values outside the
+        support where the statistics reveal them (``logs_reveal_support``): ``fit`` does
+        both, to save passes over the data, and checks the statistics.
         """
         x = as_numeric_array(values, keep_integers=self.interval.integer)
-        if x.size == 0 or (self.interval.holds(x) and (not check_finite or _all_finite(x))):
+        if x.size == 0:
+            return x
+        support_ok = not check_support or self.interval.holds(x)
+        if support_ok and (not check_finite or _all_finite(x)):
             return x
         return self._locate_bad_value(x)
 
@@ -151,6 +158,9 @@ class Family(ABC):
         return x
 
     interval: ClassVar[Interval] = Interval()  # the real line unless a family says otherwise
+    # True where reduce() takes logs that turn any value outside the support into a
+    # non-finite statistic (log of x <= 0): fit() then skips the separate support pass.
+    logs_reveal_support: ClassVar[bool] = False
 
     def in_support(self, x: np.ndarray) -> np.ndarray:
         """Boolean mask: which finite values the family can produce."""

@@ -200,6 +200,7 @@ class Gamma(Family):
         return (Param("shape", positive, "shape k"), Param("rate", positive, "rate (1 / scale)"))
 
     interval = Interval(0.0, low_open=True)
+    logs_reveal_support = True
 
     def reduce(self, x):
         log_total, _ = chunked_sums(np.log, x)
@@ -271,6 +272,7 @@ class Lognormal(Family):
         )
 
     interval = Interval(0.0, low_open=True)
+    logs_reveal_support = True
 
     def reduce(self, x):
         if x.ndim == 1 and x.size > CHUNK:  # long data: moments of log x piece by piece
@@ -332,6 +334,7 @@ class Beta(Family):
         return (Param("a", positive, "shape alpha"), Param("b", positive, "shape beta"))
 
     interval = Interval(0.0, 1.0, low_open=True, high_open=True)
+    logs_reveal_support = True
 
     def reduce(self, x):
         n = x.shape[-1]
@@ -421,6 +424,7 @@ class Weibull(Family):
         return (Param("shape", positive, "shape k"), Param("scale", positive, "scale lambda"))
 
     interval = Interval(0.0, low_open=True)
+    logs_reveal_support = True
 
     def reduce(self, x):
         logs = np.log(x)

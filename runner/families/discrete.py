@@ -289,7 +289,7 @@ class Categorical(Family):
             )
         return Categorical([v.item() if hasattr(v, "item") else v for v in found])
 
-    def validate(self, values, check_finite=True):
+    def validate(self, values, check_finite=True, check_support=True):
         """Map labels to integer codes 0..K-1, with one lookup per distinct value."""
         raw = np.asarray(values)
         if raw.ndim != 1:
