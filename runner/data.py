@@ -31,6 +31,7 @@ class Sample:
 
     def validated_by(self, family: Family) -> np.ndarray:
         """The family's view of the values; a bad value's error names where it is."""
+        check_shape(family, self.values)
         try:
             return family.validate(self.values)
         except DataError as exc:
@@ -38,6 +39,16 @@ class Sample:
                 exc.args = (f"{self.locate(exc.index)}: {exc.args[0]}",)
                 exc.index = None
             raise
+
+
+def check_shape(family: Family, values: Any) -> None:
+    """A table of several columns is for multivariate families only."""
+    shape = np.shape(values)
+    if not family.multivariate and len(shape) != 1:
+        raise DataError(
+            f"the data have shape {shape}; {family.name} is univariate and needs one column "
+            "(data.column=NAME), or choose model=mvn for several"
+        )
 
 
 def load(
@@ -72,7 +83,7 @@ def load(
     if source == "npy":
         if not path:
             raise ConfigError("data=npy needs data.path=FILE.npy")
-        return npy(path)
+        return npy(path, dropna)
     raise ConfigError(f"unknown data.source {source!r}; choose one of: {', '.join(SOURCES)}")
 
 
@@ -133,7 +144,7 @@ def from_counts(tally: Mapping[Any, Any] | None) -> Sample:
     )
 
 
-def npy(path: str | Path) -> Sample:
+def npy(path: str | Path, dropna: bool = False) -> Sample:
     """An array saved with ``numpy.save``, memory-mapped: a fit reads it without a copy,
     so 10^8 values cost their file's pages, not twice their size."""
     file = Path(path).expanduser()
@@ -146,12 +157,16 @@ def npy(path: str | Path) -> Sample:
         raise DataError(f"{file}: cannot be read as a .npy array ({exc})") from None
     if values.ndim not in (1, 2) or values.size == 0:
         raise DataError(f"{file}: expected a non-empty 1-D array (or 2-D rows), got {values.shape}")
-    return Sample(
+    sample = Sample(
         values,
         "npy",
         {"path": str(file.resolve()), "shape": list(values.shape)},
         locate=lambda i: f"{file}, element {i}",
     )
+    if not dropna or values.dtype.kind != "f":
+        return sample  # no copy: missing values are found (and named) by the fit
+    missing = np.isnan(values) if values.ndim == 1 else np.isnan(values).any(axis=1)
+    return _handle_missing(sample, missing, dropna, str(file))
 
 
 def _number_or_label(value: Any) -> Any:

@@ -187,7 +187,11 @@ def fit(
     log-likelihood of each estimate.
     """
     everything = x if test is None else _concat(x, test)
-    fam = families.get(family, **family_options).for_data(everything)
+    fam = families.get(family, **family_options)
+    from runner.data import check_shape
+
+    check_shape(fam, x)
+    fam = fam.for_data(everything)
     # NaN, inf (and, for log-based families, values outside the support) surface in the
     # statistics below, which are checked: one pass over the data fewer.
     data = fam.validate(x, check_finite=False, check_support=not fam.logs_reveal_support)
@@ -234,12 +238,12 @@ def fit_validated(
     fixed_theta = fam.check_theta_subset(fixed or {}, "model.fixed") if fixed else {}
     truth_theta = fam.check_theta(truth, "model.truth") if truth else None
     n = fam.sample_size(data)
-    free_count = len(fam.params) - len(fixed_theta)
     if n == 0:
         raise DataError("there are no observations to fit")
-    if n < fam.min_n and free_count == len(fam.params):
+    if n < fam.min_n and not fixed_theta:
+        count = sum(p.constraint.unconstrained_size(p.size) for p in fam.params)
         raise DataError(
-            f"{fam.name} has {len(fam.params)} free parameters and needs at least "
+            f"{fam.name} has {count} free parameters and needs at least "
             f"{fam.min_n} observations to identify them; got {n}"
         )
     with np.errstate(all="ignore"):  # bad values are named below, not warned about

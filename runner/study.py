@@ -192,12 +192,18 @@ def summarize(draws, family: Family, truth: Theta, slope_from: int = 100, slope_
         mean=("estimate", "mean"),
         variance=("estimate", "var"),
         mse=("sq_error", "mean"),
-        coverage=("covered", "mean"),
+        coverage=("covered", "sum"),
+        intervals=("has_interval", "sum"),
         no_interval=("has_interval", lambda s: 1 - s.mean()),
         q025=("estimate", lambda s: s.quantile(0.025)),
         q975=("estimate", lambda s: s.quantile(0.975)),
         truth=("truth", "first"),
     ).reset_index()
+    # Coverage among the replicates that have an interval; NaN where none has one.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        summary["coverage"] = summary["coverage"] / summary["intervals"].where(
+            summary["intervals"] > 0
+        )
     summary["bias"] = summary["mean"] - summary["truth"]
     summary["rmse"] = np.sqrt(summary["mse"])
     summary["crlb"] = summary["parameter"].map(crlb).astype(float) / summary["size"]

@@ -45,7 +45,11 @@ class GaussianMixture(Family):
     def for_truth(self, truth):
         weights = truth.get("weight")
         if weights is not None and np.size(weights) != self.k:
-            return GaussianMixture(int(np.size(weights)))
+            raise ConfigError(
+                f"model.k = {self.k} but model.truth has {np.size(weights)} components: give "
+                f"weight, mu and sigma with {self.k} values each (e.g. "
+                f"'model.truth.weight=[...]'), or fit real data (data=csv)"
+            )
         return self
 
     @property
