@@ -88,6 +88,18 @@ def _panels(count: int, width: float = 4.2, height: float = 3.4):
     return fig, [fig.add_subplot(rows, columns, i + 1) for i in range(count)]
 
 
+def _label(ax, name: str, xlabel: str) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_title(name)
+    ax.legend(fontsize=7)
+
+
+def _save(fig, title: str, path: Path) -> Path:
+    fig.suptitle(title)
+    fig.savefig(path)
+    return path
+
+
 def rmse_plot(summary, slopes, path: Path, title: str) -> Path:
     """RMSE against n on log-log axes, per parameter: the Cramer-Rao line and the slope."""
     mle = summary[summary["estimator"] == "mle"]
@@ -107,13 +119,9 @@ def rmse_plot(summary, slopes, path: Path, title: str) -> Path:
             sizes = rows["size"][rows["size"] >= fit["from_size"].iloc[0]]
             ax.loglog(sizes, np.exp(intercept) * sizes**slope, color="C3", alpha=0.6,
                       label=f"fitted slope {slope:.3f}")  # fmt: skip
-        ax.set_xlabel("n")
         ax.set_ylabel("RMSE")
-        ax.set_title(name)
-        ax.legend(fontsize=7)
-    fig.suptitle(title)
-    fig.savefig(path)
-    return path
+        _label(ax, name, "n")
+    return _save(fig, title, path)
 
 
 def estimates_plot(summary, path: Path, title: str, truth_label: str = "truth") -> Path:
@@ -131,12 +139,8 @@ def estimates_plot(summary, path: Path, title: str, truth_label: str = "truth") 
         ax.axhline(summary[summary["parameter"] == name]["truth"].iloc[0], color="k",
                    linestyle="--", label=truth_label)  # fmt: skip
         ax.set_xscale("log")
-        ax.set_xlabel("n")
-        ax.set_title(name)
-        ax.legend(fontsize=7)
-    fig.suptitle(title)
-    fig.savefig(path)
-    return path
+        _label(ax, name, "n")
+    return _save(fig, title, path)
 
 
 def stream_plot(stream, path: Path, title: str, truth_label: str = "truth") -> Path:
@@ -148,9 +152,5 @@ def stream_plot(stream, path: Path, title: str, truth_label: str = "truth") -> P
         ax.plot(rows["k"], rows["estimate"], color="C0", label="estimate from x_1..x_k")
         ax.axhline(rows["truth"].iloc[0], color="k", linestyle="--", label=truth_label)
         ax.set_xscale("log")
-        ax.set_xlabel("k")
-        ax.set_title(name)
-        ax.legend(fontsize=7)
-    fig.suptitle(title)
-    fig.savefig(path)
-    return path
+        _label(ax, name, "k")
+    return _save(fig, title, path)
