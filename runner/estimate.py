@@ -268,7 +268,8 @@ def fit_validated(
             "every parameter is fixed: nothing to estimate",
         )
     else:
-        outcome = _prefer_exact_boundary(problem, opt.maximize(problem))
+        with np.errstate(all="ignore"):  # trial steps may overflow; the result is checked
+            outcome = _prefer_exact_boundary(problem, opt.maximize(problem))
     theta = {
         k: (np.asarray(v, dtype=float) if np.ndim(v) else float(v))
         for k, v in outcome.theta.items()

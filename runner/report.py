@@ -54,6 +54,10 @@ def from_experiment(name: str, uri: str | None = None):
     from runner.tracking import MlflowTracker
 
     tracker = MlflowTracker(uri, name)
+    if tracker.uri.startswith("sqlite:///"):
+        store = Path(tracker.uri[len("sqlite:///") :])
+        if not store.is_file():  # MLflow would create an empty store and find nothing
+            raise SystemExit(f"error: there is no MLflow store at {store}")
     client = tracker.client()
     experiment = client.get_experiment_by_name(name)
     if experiment is None:

@@ -83,3 +83,19 @@ def test_study_coverage_is_nan_where_no_replicate_has_an_interval():
                              progress=False)  # fmt: skip
     assert result.summary["coverage"].isna().all()
     assert (result.summary["no_interval"] == 1).all()
+
+
+def test_weibull_with_the_scale_held_at_constant_data_is_refused():
+    # x = scale for every value: the likelihood grows without bound as the shape grows.
+    with pytest.raises(DataError, match="shape runs off to infinity"):
+        fit("weibull", [2.0] * 5, fixed={"scale": 2.0})
+    assert fit("weibull", [2.0] * 5, fixed={"scale": 3.0}).converged  # a finite maximum
+
+
+def test_report_on_a_missing_sqlite_store_says_so_and_creates_nothing(tmp_path, capsys):
+    from runner.report import main
+
+    store = tmp_path / "typo.db"
+    with pytest.raises(SystemExit, match="no MLflow store"):
+        main(["--experiment", "x", "--tracking-uri", f"sqlite:///{store}"])
+    assert not store.exists()

@@ -478,6 +478,15 @@ class Weibull(Family):
             return _CONSTANT.format(name=self.name, param="shape -> infinity")
         return None
 
+    def check_estimate(self, theta, free):
+        if "shape" in free and theta["shape"] > 1e8:
+            return (
+                f"the Weibull shape runs off to infinity (stopped at {theta['shape']:.3g}): "
+                "the data sit on a single point as seen from the held scale, so the "
+                "likelihood is unbounded and the MLE does not exist"
+            )
+        return None
+
     def profile_mle(self, stats, free):
         """Newton on the shape alone: given the shape k the scale has the closed form
         lambda^k = mean(x^k), so the profile log-likelihood is one-dimensional. Works on
