@@ -38,17 +38,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
+from helpers import CONF, compose_config
 from hydra.errors import MissingConfigException
 
-import runner.config
 from runner import data, families, fit
 from runner.app import RESULTS_FILE, run_job
 from runner.errors import DataError, RunnerError
 from runner.launch import STATUS_FILE, execute
 
-CONF = (Path(__file__).resolve().parent.parent / "conf").resolve()
 MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
 QUIET = ("tracking=none", "plots=false")  # no MLflow, no figures: the fit and its files only
 
@@ -56,17 +53,11 @@ QUIET = ("tracking=none", "plots=false")  # no MLflow, no figures: the fit and i
 @pytest.fixture(autouse=True)
 def _fresh(monkeypatch):
     """A clean Hydra, and no debugging switched on by the environment the tests run in."""
-    runner.config.register()
-    GlobalHydra.instance().clear()
     monkeypatch.delenv("RUNNER_DEBUG", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    yield
-    GlobalHydra.instance().clear()
 
 
-def make_cfg(*overrides: str):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+make_cfg = compose_config
 
 
 def write_files(folder: Path, files: dict[str, str] | None) -> None:

@@ -8,34 +8,20 @@ under Beta(1, 1) / Dirichlet(1).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
+from helpers import compose_config
 from scipy import optimize, stats
 
-import runner.config
 from runner import ConfigError, fit
 from runner.app import RESULTS_FILE, run_job
 from runner.families import get
 from runner.heldout import evaluate, split
 
-CONF = (Path(__file__).resolve().parent.parent / "conf").resolve()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_hydra():
-    runner.config.register()
-    GlobalHydra.instance().clear()
-    yield
-    GlobalHydra.instance().clear()
-
 
 def compose_cfg(*overrides: str):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=[*overrides, "tracking=none"])
+    return compose_config(*overrides, "tracking=none")
 
 
 def run(tmp_path, *overrides):

@@ -10,12 +10,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
+from helpers import CONF, compose_config
 from omegaconf import OmegaConf
 
 import runner.config
@@ -23,7 +21,6 @@ from runner import families
 from runner.app import RESULTS_FILE, run_job
 from runner.errors import ConfigError
 
-CONF = (Path(__file__).resolve().parent.parent / "conf").resolve()
 GROUPS = ("model", "data", "optimizer", "tracking", "estimator")
 
 # Mandatory (???) keys a group option needs before it can be used.
@@ -37,17 +34,7 @@ OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / gro
 MODELS = [name for group, name in OPTIONS if group == "model"]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_hydra():
-    runner.config.register()
-    GlobalHydra.instance().clear()
-    yield
-    GlobalHydra.instance().clear()
-
-
-def make_cfg(*overrides: str):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+make_cfg = compose_config
 
 
 def subprocess_env() -> dict[str, str]:

@@ -3,33 +3,18 @@ a silently different model, or a misleading number."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
+from helpers import compose_config
 
-import runner.config
 from runner import ConfigError, DataError, families, fit
 from runner.app import run
 from runner.data import npy
 from runner.study import StudySpec, synthetic_study
 
-CONF = (Path(__file__).resolve().parent.parent / "conf").resolve()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_hydra():
-    runner.config.register()
-    GlobalHydra.instance().clear()
-    yield
-    GlobalHydra.instance().clear()
-
 
 def compose_cfg(*overrides: str):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=[*overrides, "tracking=none"])
+    return compose_config(*overrides, "tracking=none")
 
 
 def test_mixture_k_disagreeing_with_the_truth_is_refused_not_silently_changed():

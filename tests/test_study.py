@@ -366,7 +366,7 @@ def test_subsample_sizes_all_above_the_data_are_a_config_error(weibull_data):
         subsample_study(fam, fam.validate(weibull_data), spec, progress=False)
 
 
-def test_subsample_job_records_the_sizes_it_studied(in_tmp, fresh_hydra, weibull_data):
+def test_subsample_job_records_the_sizes_it_studied(in_tmp, weibull_data):
     # Through the config (data=csv): a size >= N is dropped, so the record, the console
     # header and the "largest size" block describe the sizes actually studied.
     from runner.app import run
@@ -456,26 +456,13 @@ def test_multivariate_study_runs_or_is_refused_cleanly():
 
 
 # ---- 8. end to end through the config, tracked in MLflow ---------------------------------
-@pytest.fixture
-def fresh_hydra():
-    from hydra.core.global_hydra import GlobalHydra
-
-    import runner.config
-
-    runner.config.register()
-    GlobalHydra.instance().clear()
-    yield
-    GlobalHydra.instance().clear()
-
-
 def compose_cfg(*overrides: str):
-    from hydra import compose, initialize_config_dir
+    from helpers import compose_config
 
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+    return compose_config(*overrides)
 
 
-def test_convergence_job_end_to_end_with_mlflow(in_tmp, fresh_hydra):
+def test_convergence_job_end_to_end_with_mlflow(in_tmp):
     from mlflow.tracking import MlflowClient
 
     from runner.app import run

@@ -451,17 +451,9 @@ def test_parallel_sweep_on_a_fresh_store(parallel):
 
 
 def _compose_launcher(name: str):
-    from hydra import compose, initialize_config_dir
+    from helpers import compose_config
 
-    from runner.config import register
-
-    register()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return compose(
-            config_name="config",
-            overrides=[f"hydra/launcher={name}"],
-            return_hydra_config=True,
-        )
+    return compose_config(f"hydra/launcher={name}", hydra=True)
 
 
 @pytest.mark.parametrize(
