@@ -101,7 +101,8 @@ def run_job(
         fit.notes.append(f"dropped {sample.dropped} missing value(s) (data.dropna=true)")
     fit.gof = ks_statistic(family, x, fit.params)  # a sort of the data: here, not in fit()
 
-    results_path = save_run(cfg, run_dir, family, x, fit, sample)
+    fingerprint = data_fingerprint(x)  # one pass over the data, for the file and the tag
+    results_path = save_run(cfg, run_dir, family, x, fit, sample, fingerprint)
     echo(fit.summary())
     echo(f"\nsaved: {results_path}")
 
@@ -111,7 +112,7 @@ def run_job(
         "estimator": fit.estimator,
         "converged": str(fit.converged).lower(),
         "data.source": sample.source,
-        "data.sha1": data_fingerprint(x),
+        "data.sha1": fingerprint,
         "run_dir": str(run_dir.resolve()),
         **(extra_tags or {}),
     }
@@ -170,7 +171,9 @@ def load_data(cfg: Any):
     return family, truth, sample, x, test
 
 
-def save_run(cfg: Any, run_dir: Path, family, x: np.ndarray, fit: Fit, sample) -> Path:
+def save_run(
+    cfg: Any, run_dir: Path, family, x: np.ndarray, fit: Fit, sample, fingerprint: str
+) -> Path:
     """Everything the job produced, in its run folder, before any tracking."""
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path = run_dir / RESULTS_FILE
@@ -178,7 +181,7 @@ def save_run(cfg: Any, run_dir: Path, family, x: np.ndarray, fit: Fit, sample) -
     record["data"] = {
         "source": sample.source,
         **_jsonable(sample.description),
-        "sha1": data_fingerprint(x),
+        "sha1": fingerprint,
     }
     results_path.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
     if fit.trace:
