@@ -1,7 +1,7 @@
 """Convergence-study speed: the runner's batched study against a loop of scipy fits.
 
 For each family, times a study of R replicates at each of 10 log-spaced sizes up to
-n = 100,000 (``runner.study.synthetic_study``: draws and batched fits, no plots), and the
+n = 100,000 (``runner.stats.study.synthetic_study``: draws and batched fits, no plots), and the
 same study done the usual way: a Python loop drawing each replicate and calling
 ``scipy.stats.<dist>.fit`` on it (gaussian: ``norm.fit``; gamma: ``gamma.fit(floc=0)``;
 poisson, which has no scipy fit: the sample mean). The loop is timed on fewer replicates
@@ -26,8 +26,8 @@ import time
 import numpy as np
 from scipy import stats
 
-from runner import families
-from runner.study import StudySpec, parse_sizes, synthetic_study
+from runner.stats import families
+from runner.stats.study import StudySpec, parse_sizes, synthetic_study
 
 TRUTH = {
     "gaussian": {"mu": 0.0, "sigma": 1.0},

@@ -1,7 +1,7 @@
 """Batched replicates against a loop of scipy fits, on the same arrays.
 
 A convergence study fits many samples of one size. This times the runner's batched path
-(``family.reduce`` on a (replicates, n) array, then ``runner.batch.fit_batch``: a batched
+(``family.reduce`` on a (replicates, n) array, then ``runner.stats.batch.fit_batch``: a batched
 Newton iteration) against a Python loop calling ``scipy.stats.<dist>.fit`` on each row,
 and checks that the estimates match. Run from the repository root:
 
@@ -16,8 +16,8 @@ import time
 import numpy as np
 from scipy import stats
 
-from runner import families
-from runner.batch import fit_batch
+from runner.stats import families
+from runner.stats.batch import fit_batch
 
 CASES = {
     "gamma": (lambda rng, shape: rng.gamma(2.0, 1 / 1.5, shape), stats.gamma,

@@ -8,7 +8,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from runner.config import register
+from runner.jobs.config import register
 
 _HERE = Path(__file__).resolve().parent
 # An editable install or a checkout reads the top-level conf/; a wheel ships it in the package.
@@ -22,7 +22,7 @@ def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from runner.launch import execute
+    from runner.jobs.launch import execute
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)

@@ -7,7 +7,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-import runner.config
+import runner.jobs.config
 
 CONF = (Path(__file__).resolve().parent.parent / "conf").resolve()
 
@@ -15,7 +15,7 @@ CONF = (Path(__file__).resolve().parent.parent / "conf").resolve()
 def compose_config(*overrides: str, hydra: bool = False):
     """The composed config for ``overrides``, as ``python -m runner`` would see it
     (``hydra=True`` keeps the ``hydra`` node); Hydra's global state is left clean."""
-    runner.config.register()
+    runner.jobs.config.register()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):

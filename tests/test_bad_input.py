@@ -1,7 +1,7 @@
 """The catalogue of bad inputs: each ends with a non-zero exit, one paragraph naming the
 problem (file, column, line, value, what was expected) and no traceback.
 
-Most cases run in process through ``runner.launch.execute`` (what ``python -m runner``
+Most cases run in process through ``runner.jobs.launch.execute`` (what ``python -m runner``
 calls after Hydra composed the config): it prints ``error: ...`` to stderr and returns
 the exit status, so a case costs milliseconds instead of a ~3 s subprocess. A handful of
 subprocess runs at the end check what only the real command line does (Hydra's own
@@ -41,10 +41,14 @@ import pytest
 from helpers import CONF, compose_config
 from hydra.errors import MissingConfigException
 
-from runner import data, families, fit
-from runner.app import RESULTS_FILE, run_job
+from runner import fit
 from runner.errors import DataError, RunnerError
-from runner.launch import STATUS_FILE, execute
+from runner.io import data
+from runner.jobs.config import to_spec
+from runner.jobs.fit_job import run as run_job
+from runner.jobs.launch import STATUS_FILE, execute
+from runner.jobs.outputs import RESULTS_FILE
+from runner.stats import families
 
 MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
 QUIET = ("tracking=none", "plots=false")  # no MLflow, no figures: the fit and its files only
@@ -94,7 +98,7 @@ def succeed(folder: Path, *overrides: str, files: dict[str, str] | None = None):
     write_files(folder, files)
     cfg = make_cfg(*QUIET, *overrides)
     printed: list[str] = []
-    outcome = run_job(cfg, folder / "run", "ok", echo=printed.append)
+    outcome = run_job(to_spec(cfg), folder / "run", "ok", echo=printed.append)
     record = json.loads(outcome.results_path.read_text())
     return outcome, record, "\n".join(printed)
 
@@ -544,7 +548,7 @@ def test_converged_flag_is_an_mlflow_tag(in_tmp):
         "fine": ["model=gamma"],
     }.items():
         cfg = make_cfg("plots=false", *tracked, *overrides)
-        outcome = run_job(cfg, in_tmp / name, name, echo=lambda *_: None)
+        outcome = run_job(to_spec(cfg), in_tmp / name, name, echo=lambda *_: None)
         assert outcome.tracking_error is None, outcome.tracking_error
         results[name] = outcome.fit.converged
     assert results == {"stuck": False, "fine": True}

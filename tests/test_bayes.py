@@ -15,9 +15,11 @@ from helpers import compose_config
 from scipy import optimize, stats
 
 from runner import ConfigError, fit
-from runner.app import RESULTS_FILE, run_job
-from runner.families import get
-from runner.heldout import evaluate, split
+from runner.jobs.config import to_spec
+from runner.jobs.fit_job import run as run_job
+from runner.jobs.outputs import RESULTS_FILE
+from runner.stats.families import get
+from runner.stats.heldout import evaluate, split
 
 
 def compose_cfg(*overrides: str):
@@ -26,7 +28,7 @@ def compose_cfg(*overrides: str):
 
 def run(tmp_path, *overrides):
     cfg = compose_cfg(*overrides)
-    outcome = run_job(cfg, tmp_path / "run", "test", echo=lambda *_: None)
+    outcome = run_job(to_spec(cfg), tmp_path / "run", "test", echo=lambda *_: None)
     record = json.loads((tmp_path / "run" / RESULTS_FILE).read_text())
     return outcome.fit, record
 

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 from scipy import optimize, special, stats
 
-from runner import families, fit
+from runner import fit
 from runner.errors import DataError
-from runner.figures import fit_figures
+from runner.io.figures import fit_figures
+from runner.stats import families
 
 NEW = [
     "beta",

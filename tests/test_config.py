@@ -16,10 +16,12 @@ import yaml
 from helpers import CONF, compose_config
 from omegaconf import OmegaConf
 
-import runner.config
-from runner import families
-from runner.app import RESULTS_FILE, run_job
+import runner.jobs.config
 from runner.errors import ConfigError
+from runner.jobs.config import to_spec
+from runner.jobs.fit_job import run as run_job
+from runner.jobs.outputs import RESULTS_FILE
+from runner.stats import families
 
 GROUPS = ("model", "data", "optimizer", "tracking", "estimator")
 
@@ -58,7 +60,7 @@ def test_default_config_composes():
     assert cfg.tracking.enabled is True
     assert cfg.n == 1000
     assert cfg.seed == 0
-    runner.config.check(cfg)
+    runner.jobs.config.check(runner.jobs.config.to_spec(cfg))
 
 
 @pytest.mark.parametrize(("group", "name"), OPTIONS, ids=[f"{g}={n}" for g, n in OPTIONS])
@@ -76,7 +78,7 @@ def test_every_option_composes(group, name):
         assert node.name == name
     elif group == "tracking":
         assert node.enabled is (name != "none")
-    runner.config.check(cfg)
+    runner.jobs.config.check(runner.jobs.config.to_spec(cfg))
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -119,7 +121,7 @@ def test_override_with_a_wrong_type_fails_at_compose_time():
 def test_check_rejects_out_of_range_values(override, key):
     cfg = make_cfg(override)
     with pytest.raises(ConfigError) as info:
-        runner.config.check(cfg)
+        runner.jobs.config.check(runner.jobs.config.to_spec(cfg))
     assert str(info.value).startswith(f"{key} = ")
 
 
@@ -168,7 +170,7 @@ def test_run_job_in_process_writes_results(in_tmp):
     cfg = make_cfg("model=poisson", "n=400", "seed=3", "model.truth.lam=2.5", "tracking=none")
     run_dir = in_tmp / "run"
     echoed: list[str] = []
-    outcome = run_job(cfg, run_dir, "poisson test", echo=echoed.append)
+    outcome = run_job(to_spec(cfg), run_dir, "poisson test", echo=echoed.append)
     path = run_dir / RESULTS_FILE
     assert outcome.results_path == path
     assert outcome.tracked_at is None
@@ -190,15 +192,15 @@ def test_run_job_in_process_writes_results(in_tmp):
 
 def test_run_job_in_process_is_reproducible(in_tmp):
     cfg = make_cfg("model=gamma", "n=300", "seed=11", "tracking=none")
-    first = run_job(cfg, in_tmp / "a", "a", echo=lambda *_: None)
-    second = run_job(cfg, in_tmp / "b", "b", echo=lambda *_: None)
+    first = run_job(to_spec(cfg), in_tmp / "a", "a", echo=lambda *_: None)
+    second = run_job(to_spec(cfg), in_tmp / "b", "b", echo=lambda *_: None)
     assert first.fit.params == pytest.approx(second.fit.params)
     assert first.fit.loglik == pytest.approx(second.fit.loglik)
 
 
 def test_run_job_in_process_inline_data(in_tmp):
     cfg = make_cfg("data=inline", "data.values=[0,1,0,0,1]", "model=bernoulli", "tracking=none")
-    outcome = run_job(cfg, in_tmp / "run", "inline", echo=lambda *_: None)
+    outcome = run_job(to_spec(cfg), in_tmp / "run", "inline", echo=lambda *_: None)
     record = json.loads(outcome.results_path.read_text())
     assert record["n"] == 5
     assert record["params"]["p"]["estimate"] == pytest.approx(0.4)
@@ -211,7 +213,7 @@ def test_run_job_in_process_csv_data(in_tmp):
     cfg = make_cfg(
         "data=csv", "data.path=my.csv", "data.column=x", "model=exponential", "tracking=none"
     )
-    outcome = run_job(cfg, in_tmp / "run", "csv", echo=lambda *_: None)
+    outcome = run_job(to_spec(cfg), in_tmp / "run", "csv", echo=lambda *_: None)
     record = json.loads(outcome.results_path.read_text())
     assert record["n"] == 3
     assert record["params"]["rate"]["estimate"] == pytest.approx(3 / 4.0)
@@ -221,13 +223,13 @@ def test_run_job_in_process_csv_data(in_tmp):
 def test_run_job_in_process_checks_the_config_first(in_tmp):
     cfg = make_cfg("n=0", "tracking=none")
     with pytest.raises(ConfigError, match="n = 0"):
-        run_job(cfg, in_tmp / "run", "bad", echo=lambda *_: None)
+        run_job(to_spec(cfg), in_tmp / "run", "bad", echo=lambda *_: None)
     assert not (in_tmp / "run").exists()
 
 
 def test_run_job_in_process_unreachable_tracking_keeps_results(in_tmp, free_port):
     cfg = make_cfg("model=gaussian", "n=50", f"tracking.uri=http://127.0.0.1:{free_port}")
-    outcome = run_job(cfg, in_tmp / "run", "unreachable", echo=lambda *_: None)
+    outcome = run_job(to_spec(cfg), in_tmp / "run", "unreachable", echo=lambda *_: None)
     assert outcome.results_path.is_file()
     assert outcome.tracked_at is None
     assert "not reachable" in outcome.tracking_error

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runner import data, families
 from runner.errors import ConfigError, DataError
+from runner.io import data
+from runner.stats import families
 
 
 def write(path: Path, text: str) -> Path:

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 from helpers import compose_config
 
-from runner import ConfigError, DataError, families, fit
-from runner.app import run
-from runner.data import npy
-from runner.study import StudySpec, synthetic_study
+from runner import ConfigError, DataError, fit
+from runner.io.data import npy
+from runner.jobs.config import to_spec
+from runner.jobs.launch import run
+from runner.stats import families
+from runner.stats.study import StudySpec, synthetic_study
 
 
 def compose_cfg(*overrides: str):
@@ -56,7 +58,7 @@ def test_study_refuses_fixed_parameters(tmp_path):
     cfg = compose_cfg("study=convergence", "+model.fixed.sigma=1.0", "study.sizes=[10,100]",
                       "study.replicates=20")  # fmt: skip
     with pytest.raises(ConfigError, match=r"model\.fixed"):
-        run(cfg, tmp_path / "run", "name", echo=lambda *_: None)
+        run(to_spec(cfg), tmp_path / "run", "name", echo=lambda *_: None)
 
 
 def test_study_coverage_is_nan_where_no_replicate_has_an_interval():

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from runner import ConfigError, DataError, families, fit
-from runner.families.base import Family
-from runner.families.continuous import Gamma
+from runner import ConfigError, DataError, fit
+from runner.stats import families
+from runner.stats.families.base import Family
+from runner.stats.families.continuous import Gamma
 
 Z95 = 1.959963984540054  # the 97.5% normal quantile
 CATEGORIES = ["A", "B", "C"]

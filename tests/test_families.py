@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from runner import families
 from runner.errors import ConfigError, DataError
+from runner.stats import families
 
 CATEGORIES = ["A", "B", "C"]
 

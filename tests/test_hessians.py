@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runner import families, fit
-from runner.estimate import LikelihoodProblem
-from runner.numdiff import hessian_from_gradient, jacobian
+from runner import fit
+from runner.stats import families
+from runner.stats.estimate import LikelihoodProblem
+from runner.stats.numdiff import hessian_from_gradient, jacobian
 
 CASES = [
     ("gaussian", {"mu": 1.0, "sigma": 2.0}, {}),

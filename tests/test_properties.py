@@ -24,8 +24,10 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from runner import data, families, fit
+from runner import fit
 from runner.errors import DataError, RunnerError
+from runner.io import data
+from runner.stats import families
 
 # deadline=None: the first call in a test pays for imports and scipy's first use.
 PROPERTY = settings(

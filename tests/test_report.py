@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from runner import report
+from runner.io import report
 
 TIMEOUT = 240
 PARENT_KEYS = ("RUNNER_MLFLOW_PARENT_RUN_ID", "RUNNER_MLFLOW_PARENT_URI")

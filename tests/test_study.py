@@ -21,11 +21,11 @@ import pytest
 from scipy import stats
 
 import runner
-import runner.study
-from runner import families
-from runner.batch import fit_batch
+import runner.stats.study
 from runner.errors import ConfigError
-from runner.study import (
+from runner.stats import families
+from runner.stats.batch import fit_batch
+from runner.stats.study import (
     DEFAULT_SIZES,
     StudySpec,
     parse_sizes,
@@ -289,13 +289,13 @@ def test_sizes_below_the_family_minimum_are_config_errors():
 def test_chunks_keep_every_replicate_and_the_statistics(monkeypatch):
     sizes, replicates = [100, 300, 1000, 3000], 1000
     calls = []
-    real = runner.study.fit_batch
+    real = runner.stats.study.fit_batch
 
     def counted(family, stats, **kw):
         calls.append(np.shape(stats["total"])[0])
         return real(family, stats, **kw)
 
-    monkeypatch.setattr(runner.study, "fit_batch", counted)
+    monkeypatch.setattr(runner.stats.study, "fit_batch", counted)
     spec = {"sizes": sizes, "replicates": replicates, "seed": 4, "stream": False}
     # 1 MB holds ~218 replicates of 100 and ~7 of 3000 (48 bytes per value): ~210 chunks.
     chunked = study("gamma", max_memory_mb=1, **spec)
@@ -369,14 +369,15 @@ def test_subsample_sizes_all_above_the_data_are_a_config_error(weibull_data):
 def test_subsample_job_records_the_sizes_it_studied(in_tmp, weibull_data):
     # Through the config (data=csv): a size >= N is dropped, so the record, the console
     # header and the "largest size" block describe the sizes actually studied.
-    from runner.app import run
+    from runner.jobs.config import to_spec
+    from runner.jobs.launch import run
 
     (in_tmp / "w.csv").write_text("x\n" + "\n".join(map(str, weibull_data[:400].tolist())) + "\n")
     cfg = compose_cfg("study=convergence", "model=weibull", "data=csv", "data.path=w.csv",
                       "study.sizes=[20,50,100,1000]", "study.replicates=50",
                       "tracking=none", "plots=false")  # fmt: skip
     printed: list[str] = []
-    outcome = run(cfg, in_tmp / "run", "subsample", echo=printed.append)
+    outcome = run(to_spec(cfg), in_tmp / "run", "subsample", echo=printed.append)
     assert outcome.study.population == 400
     assert sorted(outcome.study.summary["size"].unique()) == [20, 50, 100]
     record = json.loads((in_tmp / "run" / "study.json").read_text())
@@ -465,7 +466,8 @@ def compose_cfg(*overrides: str):
 def test_convergence_job_end_to_end_with_mlflow(in_tmp):
     from mlflow.tracking import MlflowClient
 
-    from runner.app import run
+    from runner.jobs.config import to_spec
+    from runner.jobs.launch import run
 
     uri = f"sqlite:///{in_tmp / 'mlflow.db'}"
     cfg = compose_cfg("study=convergence", "model=poisson", "study.sizes=[10,100,1000]",
@@ -473,7 +475,7 @@ def test_convergence_job_end_to_end_with_mlflow(in_tmp):
     assert cfg.tracking.enabled
     printed: list[str] = []
     run_dir = in_tmp / "run"
-    outcome = run(cfg, run_dir, "poisson convergence", echo=printed.append)
+    outcome = run(to_spec(cfg), run_dir, "poisson convergence", echo=printed.append)
 
     assert outcome.tracking_error is None
     assert outcome.tracked_at and outcome.fit is None

@@ -471,7 +471,7 @@ def test_launcher_config_composes_and_imports(launcher, target):
     assert cfg.hydra.launcher._target_ == target
     assert get_class(cfg.hydra.launcher._target_).__name__ == target.rsplit(".", 1)[1]
     # The runner's own config is intact next to it.
-    assert cfg.hydra.callbacks.sweep._target_ == "runner.sweep.SweepCallback"
+    assert cfg.hydra.callbacks.sweep._target_ == "runner.jobs.sweep.SweepCallback"
     assert cfg.model.name == "gaussian"
 
 
@@ -613,7 +613,7 @@ def started(tmp_path, monkeypatch, callback_store, request) -> Started:
 
     import mlflow.tracking  # noqa: F401  (imported before atexit.register is patched)
 
-    from runner.sweep import SweepCallback
+    from runner.jobs.sweep import SweepCallback
 
     # The callback sets the parent's variables, the client a few MLflow ones: undone after.
     monkeypatch.setattr(os, "environ", os.environ.copy())
@@ -695,7 +695,7 @@ def test_multirun_end_all_finished_closes_finished(started, capsys):
 
 
 def test_callback_without_tracking_still_counts(tmp_path, capsys):
-    from runner.sweep import SweepCallback
+    from runner.jobs.sweep import SweepCallback
 
     uri = f"sqlite:///{tmp_path / 'x.db'}"
     config = _callback_config(tmp_path, uri, "e", enabled=False)

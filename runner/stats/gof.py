@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from runner.families.base import Family, Theta
+from runner.stats.families.base import Family, Theta
 
 MAX_POINTS = 1_000_000  # beyond this, a random subsample (sorting all would copy the data)
 

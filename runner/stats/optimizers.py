@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from runner.errors import ConfigError, DataError
-from runner.registry import build
+from runner.stats.registry import build
 
 
 class Problem(Protocol):

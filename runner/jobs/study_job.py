@@ -7,14 +7,23 @@ per-size numbers as step metrics (step = n) so MLflow charts error against sampl
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from runner.config import check, wants_plots
 from runner.errors import ConfigError
-from runner.study import StudyResult, StudySpec, parse_sizes, subsample_study, synthetic_study
+from runner.jobs.config import RunnerConfig, check, wants_plots
+from runner.jobs.inputs import load_inputs
+from runner.jobs.outputs import JobOutcome, track, write_json
+from runner.stats.study import (
+    StudyResult,
+    StudySpec,
+    parse_sizes,
+    subsample_study,
+    synthetic_study,
+)
 
 FILES = {
     "draws": "convergence.csv",
@@ -24,39 +33,57 @@ FILES = {
 }
 
 
-def run_convergence(cfg: Any, run_dir: Path, echo=print) -> tuple[StudyResult, dict, list]:
-    """Run the study; write its files; return it with the metrics and steps to log."""
-    from runner.app import _plain, load_data
+def run(
+    spec: RunnerConfig,
+    run_dir: Path,
+    run_name: str,
+    echo: Callable[[str], Any] = print,
+    extra_tags: dict[str, str] | None = None,
+) -> JobOutcome:
+    """Run the study; write its files; log them with the per-size numbers as steps."""
+    result = run_study(spec, run_dir, echo)
+    tags = {"model": spec.model.name, "study": spec.study.name,
+            "estimator": spec.estimator.name, "data.source": spec.data.source,
+            "run_dir": str(run_dir.resolve()), **(extra_tags or {})}  # fmt: skip
+    where, error = track(spec, run_dir, run_name, study_metrics(result), study_steps(result),
+                         tags, echo)  # fmt: skip
+    return JobOutcome(None, run_dir / FILES["record"], where, error, study=result)
 
-    check(cfg)
-    if _plain(cfg.model.fixed):
+
+def run_study(spec: RunnerConfig, run_dir: Path, echo: Callable[[str], Any] = print) -> StudyResult:
+    """The study itself: its files in the run folder and its table printed."""
+    check(spec)
+    if spec.model.fixed:
         raise ConfigError(
             "study=convergence does not hold parameters fixed (model.fixed); it studies the "
             "estimator of every parameter: drop model.fixed for the study"
         )
-    family, truth, _, x, _ = load_data(cfg)
-    spec = StudySpec(
-        sizes=parse_sizes(_plain(cfg.study.sizes)),
-        replicates=cfg.study.replicates,
-        seed=cfg.seed,
-        estimator=cfg.estimator.name,
-        prior=_plain(cfg.model.prior) or {},
-        max_memory_mb=cfg.study.max_memory_mb,
-        stream=cfg.study.stream,
-        slope_from=cfg.study.slope_from,
+    inputs = load_inputs(spec)
+    family = inputs.family
+    study = StudySpec(
+        sizes=parse_sizes(spec.study.sizes),
+        replicates=spec.study.replicates,
+        seed=spec.seed,
+        estimator=spec.estimator.name,
+        prior=spec.model.prior or {},
+        max_memory_mb=spec.study.max_memory_mb,
+        stream=spec.study.stream,
+        slope_from=spec.study.slope_from,
     )
-    if cfg.data.source == "synthetic":
-        result = synthetic_study(family, truth, spec)
+    if spec.data.source == "synthetic":
+        result = synthetic_study(family, inputs.truth, study)
     else:
-        result = subsample_study(family, x, spec)
-    spec = StudySpec(**{**spec.__dict__, "sizes": result.sizes})  # subsampling drops sizes >= N
-    save_study(cfg, run_dir, family.name, result, spec)
-    echo(describe(family.name, result, spec, regular=family.se_source != "none"))
+        result = subsample_study(family, inputs.x, study)
+    study = StudySpec(**{**study.__dict__, "sizes": result.sizes})  # subsampling drops sizes >= N
+    save_study(spec, run_dir, family.name, result, study)
+    echo(describe(family.name, result, study, regular=family.se_source != "none"))
     echo(f"\nsaved: {run_dir}")
-    return result, study_metrics(result), study_steps(result)
+    return result
 
 
-def save_study(cfg, run_dir: Path, model: str, result: StudyResult, spec: StudySpec) -> None:
+def save_study(
+    config: RunnerConfig, run_dir: Path, model: str, result: StudyResult, spec: StudySpec
+) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     result.draws.to_csv(run_dir / FILES["draws"], index=False)
     result.summary.to_csv(run_dir / FILES["summary"], index=False)
@@ -73,9 +100,9 @@ def save_study(cfg, run_dir: Path, model: str, result: StudyResult, spec: StudyS
         "slopes": _records(result.slopes),
         "largest_size": _records(result.summary[result.summary["size"] == max(spec.sizes)]),
     }
-    (run_dir / FILES["record"]).write_text(json.dumps(record, indent=2) + "\n")
-    if wants_plots(cfg):
-        from runner import plots
+    write_json(run_dir / FILES["record"], record, allow_nan=True)  # as pandas wrote it
+    if wants_plots(config):
+        from runner.io import plots
 
         against = "truth" if result.mode == "synthetic" else "full-data estimate"
         plots.rmse_plot(result.summary, result.slopes, run_dir / "convergence_rmse.png",

@@ -1,7 +1,7 @@
 """Convergence against sample size: how the estimator approaches the truth as n grows.
 
 For synthetic data with a known truth, ``replicates`` samples are drawn at each size and
-fitted as batches (``runner.batch``); per size and parameter the summary has the mean
+fitted as batches (``runner.stats.batch``); per size and parameter the summary has the mean
 estimate, bias, variance, MSE, RMSE, the Cramer-Rao bound ``[I(theta)^-1]_jj / n``,
 efficiency (CRLB / MSE) and the coverage of the 95% Wald interval, and over sizes the
 log-log slope of RMSE against n (theory: -0.5). For real data, subsamples without
@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from runner.batch import BatchFit, fit_batch, wald_covers
 from runner.errors import ConfigError
-from runner.families.base import Family, Theta
+from runner.stats.batch import BatchFit, fit_batch, wald_covers
+from runner.stats.families.base import Family, Theta
 
 BYTES_PER_VALUE = 8 * 6  # a float64 and the temporaries a batched fit makes of it
 
@@ -121,7 +121,7 @@ def synthetic_study(family: Family, truth: Theta, spec: StudySpec, progress: boo
 def subsample_study(family: Family, x: np.ndarray, spec: StudySpec, progress: bool = True):
     """Subsamples of real data without replacement at every size, against the full-data
     estimate; their spread is the sampling spread at that size."""
-    from runner.estimate import fit_validated
+    from runner.stats.estimate import fit_validated
 
     _check_family(family)
     total = family.sample_size(x)
@@ -319,7 +319,7 @@ def _check_family(family: Family) -> None:
 
 
 def _check_estimator(family: Family, spec: StudySpec) -> None:
-    from runner import families
+    from runner.stats import families
 
     if spec.estimator == "map" and family.name not in families.conjugate():
         raise ConfigError(

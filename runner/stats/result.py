@@ -69,7 +69,7 @@ class Fit:
     notes: list[str] = field(default_factory=list)
     trace: list[dict[str, float]] = field(default_factory=list)
     estimator: str = "mle"
-    posterior: Any = None  # runner.priors.Posterior when estimator="map"
+    posterior: Any = None  # runner.stats.priors.Posterior when estimator="map"
     heldout: dict[str, Any] = field(default_factory=dict)  # label -> heldout.HeldOut
     gof: dict[str, float] | None = None  # goodness of fit (KS), continuous families
     options: dict[str, Any] = field(default_factory=dict)

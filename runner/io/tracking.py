@@ -13,11 +13,13 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 from runner.errors import TrackingError
-from runner.result import Fit
+
+if TYPE_CHECKING:
+    from runner.stats.result import Fit
 
 DEFAULT_STORE = Path("outputs") / "mlflow.db"
 DEFAULT_ARTIFACTS = Path("outputs") / "mlartifacts"
@@ -45,6 +47,7 @@ class Tracker(Protocol):
         run_dir: Path,
         run_name: str,
         tags: dict[str, str],
+        status: str = "FINISHED",
     ) -> str | None:
         """Record one job: params, metrics, step metrics and the run folder's files;
         return where to find it (or None)."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.families.base import Family, Stats, Theta
-from runner.families.continuous import (
+from runner.stats.families.base import Family, Stats, Theta
+from runner.stats.families.continuous import (
     Beta,
     Exponential,
     Gamma,
@@ -20,7 +20,7 @@ from runner.families.continuous import (
     Uniform,
     Weibull,
 )
-from runner.families.discrete import (
+from runner.stats.families.discrete import (
     Bernoulli,
     Binomial,
     Categorical,
@@ -28,9 +28,9 @@ from runner.families.discrete import (
     NegativeBinomial,
     Poisson,
 )
-from runner.families.mixture import GaussianMixture
-from runner.families.multivariate import MultivariateNormal
-from runner.registry import build
+from runner.stats.families.mixture import GaussianMixture
+from runner.stats.families.multivariate import MultivariateNormal
+from runner.stats.registry import build
 
 _REGISTRY: dict[str, type[Family]] = {
     cls.name: cls

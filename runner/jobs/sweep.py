@@ -23,8 +23,8 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
-from runner.launch import STATUS_FILE
-from runner.tracking import PARENT_RUN_ENV, PARENT_URI_ENV, MlflowTracker, retry
+from runner.io.tracking import PARENT_RUN_ENV, PARENT_URI_ENV, MlflowTracker, retry
+from runner.jobs.outputs import STATUS_FILE
 
 
 class SweepCallback(Callback):

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-from runner import priors
-from runner.constraints import Param, positive, real
 from runner.errors import ConfigError
-from runner.families.base import CHUNK, Family, Interval, chunked_sums, cumulative, matrix
+from runner.stats import priors
+from runner.stats.constraints import Param, positive, real
+from runner.stats.families.base import CHUNK, Family, Interval, chunked_sums, cumulative, matrix
 
 # Past this, a t density differs from the Gaussian by less than ~1e-4 anywhere that
 # matters: an optimizer still climbing in df is following the Gaussian limit.

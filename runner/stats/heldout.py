@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runner.families.base import Family, Theta
+from runner.stats.families.base import Family, Theta
 
 
 @dataclass

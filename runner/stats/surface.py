@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runner.families.base import Family, Stats
-from runner.result import Fit
+from runner.stats.families.base import Family, Stats
+from runner.stats.result import Fit
 
 
 @dataclass

@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from runner.constraints import Param
 from runner.errors import ConfigError, DataError
+from runner.stats.constraints import Param
 
 Theta = dict[str, Any]
 Stats = dict[str, Any]
@@ -110,6 +110,15 @@ class Family(ABC):
         return f"{type(self).__name__}({opts})"
 
     # ---- data ---------------------------------------------------------------------------
+    def check_shape(self, values: Any) -> None:
+        """A table of several columns is for multivariate families only."""
+        shape = np.shape(values)
+        if not self.multivariate and len(shape) != 1:
+            raise DataError(
+                f"the data have shape {shape}; {self.name} is univariate and needs one "
+                "column (data.column=NAME), or choose model=mvn for several"
+            )
+
     def validate(
         self, values: Any, check_finite: bool = True, check_support: bool = True
     ) -> np.ndarray:
@@ -244,7 +253,7 @@ class Family(ABC):
         return start
 
     def posterior(self, stats: Stats, prior: Mapping[str, Any], fixed: Theta) -> Any:
-        """The conjugate posterior (``runner.priors.Posterior``) for MAP, or None if the
+        """The conjugate posterior (``runner.stats.priors.Posterior``) for MAP, or None if the
         family has no conjugate prior here."""
         return None
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from runner.constraints import Param, positive, real, simplex
 from runner.errors import ConfigError
-from runner.families.base import Family
+from runner.stats.constraints import Param, positive, real, simplex
+from runner.stats.families.base import Family
 
 _LOG_2PI = np.log(2 * np.pi)
 

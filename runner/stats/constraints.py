@@ -241,7 +241,7 @@ class CovarianceMatrix(Constraint):
         return factor @ factor.T
 
     def jacobian(self, z):
-        from runner.numdiff import jacobian
+        from runner.stats.numdiff import jacobian
 
         return jacobian(lambda w: self.components(self.from_unconstrained(w)), z)
 

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from runner import priors
-from runner.constraints import Param, positive, simplex, unit_interval
 from runner.errors import ConfigError, DataError
-from runner.families.base import Family, Interval, cumulative, matrix
+from runner.stats import priors
+from runner.stats.constraints import Param, positive, simplex, unit_interval
+from runner.stats.families.base import Family, Interval, cumulative, matrix
 
 
 def _tally(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

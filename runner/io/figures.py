@@ -7,16 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from runner.families.base import Family
-from runner.result import Fit
-from runner.surface import likelihood_surface
+from runner.stats.families.base import Family
+from runner.stats.result import Fit
+from runner.stats.surface import likelihood_surface
 
 HISTOGRAM_SAMPLE = 200_000  # a histogram of more points looks the same and costs more
 
 
 def fit_figures(family: Family, data: np.ndarray, fit: Fit, run_dir: Path) -> list[Path]:
     """Write ``likelihood.png`` (1-2 free parameters) and ``density.png``; return paths."""
-    from runner import plots
+    from runner.io import plots
 
     written = []
     stats = family.reduce(data)

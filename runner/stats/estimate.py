@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from runner import families, optimizers
 from runner.errors import ConfigError, DataError
-from runner.families.base import Family, Stats, Theta
-from runner.numdiff import gradient_from_value, hessian_from_gradient, hessian_from_value
-from runner.result import CI_LEVEL, Fit, ParamEstimate
+from runner.stats import families, optimizers
+from runner.stats.families.base import Family, Stats, Theta
+from runner.stats.numdiff import gradient_from_value, hessian_from_gradient, hessian_from_value
+from runner.stats.result import CI_LEVEL, Fit, ParamEstimate
 
 _Z = NormalDist().inv_cdf(0.5 + CI_LEVEL / 2)
 
@@ -188,9 +188,7 @@ def fit(
     """
     everything = x if test is None else _concat(x, test)
     fam = families.get(family, **family_options)
-    from runner.data import check_shape
-
-    check_shape(fam, x)
+    fam.check_shape(x)
     fam = fam.for_data(everything)
     # NaN, inf (and, for log-based families, values outside the support) surface in the
     # statistics below, which are checked: one pass over the data fewer.
@@ -296,7 +294,7 @@ def _add_posterior(result: Fit, fam: Family, stats: Stats, prior, fixed: Theta) 
     """MAP, posterior mean and credible intervals beside the MLE (conjugate priors)."""
     post = fam.posterior(stats, prior, fixed)
     if post is None:
-        from runner.families import conjugate
+        from runner.stats.families import conjugate
 
         raise ConfigError(
             f"estimator=map needs a conjugate prior, and {fam.name} has none here; "
@@ -319,7 +317,7 @@ def _add_posterior(result: Fit, fam: Family, stats: Stats, prior, fixed: Theta) 
 
 
 def _add_heldout(result: Fit, fam: Family, test: np.ndarray) -> None:
-    from runner.heldout import evaluate
+    from runner.stats.heldout import evaluate
 
     result.heldout["mle"] = evaluate(fam, test, result.params)
     if result.posterior is not None:

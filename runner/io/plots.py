@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runner.surface import Surface
+from runner.stats.surface import Surface
 
 
 def _figure(width: float = 6.4, height: float = 4.4):

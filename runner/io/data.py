@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from runner.errors import DataError
-from runner.families.base import Family, Theta
+from runner.stats.families.base import Family, Theta
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Sample:
 
     def validated_by(self, family: Family) -> np.ndarray:
         """The family's view of the values; a bad value's error names where it is."""
-        check_shape(family, self.values)
+        family.check_shape(self.values)
         try:
             return family.validate(self.values)
         except DataError as exc:
@@ -39,16 +39,6 @@ class Sample:
                 exc.args = (f"{self.locate(exc.index)}: {exc.args[0]}",)
                 exc.index = None
             raise
-
-
-def check_shape(family: Family, values: Any) -> None:
-    """A table of several columns is for multivariate families only."""
-    shape = np.shape(values)
-    if not family.multivariate and len(shape) != 1:
-        raise DataError(
-            f"the data have shape {shape}; {family.name} is univariate and needs one column "
-            "(data.column=NAME), or choose model=mvn for several"
-        )
 
 
 def load(
@@ -296,3 +286,12 @@ def _narrow(values: np.ndarray) -> np.ndarray:
 
 
 SOURCES = ("synthetic", "csv", "inline", "counts", "npy")
+
+
+def fingerprint(x: np.ndarray) -> str:
+    """A short hash of the fitted values: jobs with equal hashes fitted the same data, so
+    their AIC values can be compared (the report ranks models by it)."""
+    import hashlib
+
+    values = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    return hashlib.sha1(memoryview(values).cast("B")).hexdigest()[:16]  # no copy

@@ -3,11 +3,14 @@
 A string where a number belongs (``n=abc``) fails at compose time with Hydra's own
 message; range checks that types cannot express (``n=-5``) are made by ``check`` before
 any work starts. Registered in Hydra's ConfigStore as ``runner_schema``, the first entry
-of ``conf/config.yaml``'s defaults list.
+of ``conf/config.yaml``'s defaults list. ``to_spec`` turns the composed config into these
+dataclasses once, at the job's entry: nothing below it sees a ``DictConfig``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -116,13 +119,48 @@ def register() -> None:
         OmegaConf.register_new_resolver("minus", lambda a, b: int(a) - int(b))
 
 
-def wants_plots(cfg: Any) -> bool:
+def to_spec(cfg: Any) -> RunnerConfig:
+    """The composed config as typed dataclasses, interpolations resolved, ``hydra`` left
+    out. A key the schema does not know (added with ``+`` or ``++``) is refused: it would
+    otherwise be dropped here and the run would silently do something else."""
+    if isinstance(cfg, RunnerConfig):
+        return cfg
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        tree = OmegaConf.to_container(cfg, resolve=False)
+        tree.pop("hydra", None)
+        _refuse_unknown(tree, RunnerConfig, "")
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(RunnerConfig), tree))
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None)
+        where = f" ({key})" if key else ""
+        reason = str(exc).splitlines()[0]
+        raise ConfigError(f"the configuration cannot be read{where}: {reason}") from None
+
+
+def _refuse_unknown(tree: dict[str, Any], schema: type, prefix: str) -> None:
+    hints = typing.get_type_hints(schema)
+    known = {f.name for f in dataclasses.fields(schema)}
+    for key, value in tree.items():
+        if key not in known:
+            raise ConfigError(
+                f"{prefix}{key} is not a setting the runner knows, so it would be ignored; "
+                f"{prefix.rstrip('.') or 'the top level'} takes: {', '.join(sorted(known))}"
+            )
+        nested = hints[key]
+        if dataclasses.is_dataclass(nested) and isinstance(value, dict):
+            _refuse_unknown(value, nested, f"{prefix}{key}.")
+
+
+def wants_plots(spec: RunnerConfig) -> bool:
     """``plots=auto`` draws them when the run is tracked (where they are reviewed), and
     spares a quick ``tracking=none`` run matplotlib's import and drawing (~0.5 s)."""
-    return cfg.plots is True or (cfg.plots == "auto" and bool(cfg.tracking.enabled))
+    return spec.plots is True or (spec.plots == "auto" and bool(spec.tracking.enabled))
 
 
-def check(cfg: Any) -> None:
+def check(cfg: RunnerConfig) -> None:
     """Range checks the types cannot express; each names the key and what it expects."""
     if cfg.n < 1:
         raise ConfigError(f"n = {cfg.n}: expected a sample size >= 1")

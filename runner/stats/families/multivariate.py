@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from runner.constraints import CovarianceMatrix, Param, real
 from runner.errors import ConfigError, DataError
-from runner.families.base import Family
+from runner.stats.constraints import CovarianceMatrix, Param, real
+from runner.stats.families.base import Family
 
 
 class MultivariateNormal(Family):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from runner.families.base import Family, Stats, Theta
+from runner.stats.families.base import Family, Stats, Theta
 
 _Z95 = 1.959963984540054
 
@@ -229,8 +229,8 @@ def _on_boundary(constraint, values: np.ndarray) -> np.ndarray:
 
 def _fit_rows(family, stats, size, estimator, prior) -> BatchFit:
     """One ``fit`` per row, for families the array path does not cover."""
-    from runner.estimate import LikelihoodProblem, _covariance
-    from runner.optimizers import Auto
+    from runner.stats.estimate import LikelihoodProblem, _covariance
+    from runner.stats.optimizers import Auto
 
     estimate: dict[str, list] = {}
     se: dict[str, list] = {}
