@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 TIMEOUT = 240  # a hung sweep fails its test instead of the whole session
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXPERIMENT = "mle-runner"
 PARENT_KEYS = ("RUNNER_MLFLOW_PARENT_RUN_ID", "RUNNER_MLFLOW_PARENT_URI")
 

@@ -18,7 +18,6 @@ from scipy import optimize, special, stats
 
 from runner import fit
 from runner.errors import DataError
-from runner.io.figures import fit_figures
 from runner.stats import families
 
 NEW = [
@@ -32,7 +31,6 @@ NEW = [
     "weibull",
 ]
 N = 3000
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # One entry per new family: a data generator (with the true parameters), two parameter
 # values that are NOT the MLE of that data, and the log density computed directly with
@@ -781,48 +779,6 @@ def test_student_t_on_light_tailed_data_does_not_report_an_ordinary_interior_df(
         return
     assert f.se["df"] is None, (f.params, f.se, f.notes)
     assert any("df" in note for note in f.notes), f.notes
-
-
-# ---- 9. plots -----------------------------------------------------------------------------
-PLOT_SAMPLES = {
-    "poisson": lambda: np.random.default_rng(0).poisson(3.5, 500).astype(float),
-    "gamma": lambda: np.random.default_rng(0).gamma(2.5, 1 / 1.5, 500),
-    "geometric": lambda: sample("geometric", 500),
-    "laplace": lambda: sample("laplace", 500),
-    "uniform": lambda: sample("uniform", 500),
-    "negative_binomial": lambda: sample("negative_binomial", 500),
-    "student_t": lambda: sample("student_t", 500),
-    "gaussian_mixture": lambda: mixture_sample(500),
-}
-# 1 or 2 free scalar parameters: a likelihood curve or contour map; 3 (student_t) or
-# vector parameters (the mixture): none. Every 1-D fit gets its density plot.
-HAS_LIKELIHOOD_PLOT = {"student_t": False, "gaussian_mixture": False}
-
-
-@pytest.mark.parametrize("name", sorted(PLOT_SAMPLES))
-def test_fit_figures_write_valid_pngs(name, tmp_path):
-    options = {"k": 2} if name == "gaussian_mixture" else {}
-    fam = families.get(name, **options)
-    data = fam.validate(PLOT_SAMPLES[name]())
-    expect_likelihood = HAS_LIKELIHOOD_PLOT.get(name, True)
-    f = fit(fam, data)
-    written = fit_figures(fam, data, f, tmp_path)
-    names = sorted(p.name for p in written)
-    expected = ["density.png", "likelihood.png"] if expect_likelihood else ["density.png"]
-    assert names == expected
-    assert sorted(p.name for p in tmp_path.iterdir()) == expected
-    for path in written:
-        assert path.read_bytes()[:8] == PNG_MAGIC
-
-
-def test_fit_figures_for_student_t_with_df_held_draw_the_likelihood_of_the_other_two(
-    tmp_path,
-):
-    x = sample("student_t", 500)
-    fam = families.get("student_t")
-    f = fit(fam, x, fixed={"df": 5.0})  # two free parameters left: a contour map
-    names = sorted(p.name for p in fit_figures(fam, x, f, tmp_path))
-    assert names == ["density.png", "likelihood.png"]
 
 
 # ---- 10. standard errors ---------------------------------------------------------------
