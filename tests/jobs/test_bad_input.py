@@ -28,17 +28,13 @@ Already covered elsewhere, so not repeated here:
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import CONF, compose_config
+from helpers import CONF, compose_config, run_python
 from hydra.errors import MissingConfigException
 
 from runner import fit
@@ -631,7 +627,6 @@ def test_without_runner_debug_a_runner_error_has_no_traceback(value, in_tmp, cap
 
 # ---- the real command line (a handful of subprocesses, run side by side) -----------------
 
-TIMEOUT = 180
 BAD = ["tracking=none", "plots=false", "data=inline", "data.values=[1,-2]", "model=poisson"]
 CLI_CASES: dict[str, tuple[list[str], dict[str, str]]] = {
     "unknown_optimizer": (["optimizer=nope", "tracking=none"], {}),
@@ -652,22 +647,7 @@ class Proc:
 
 
 def _run_cli(args: list[str], extra_env: dict[str, str], cwd: Path) -> Proc:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR", "RUNNER_DEBUG")
-    }
-    env.update({"MLFLOW_DISABLE_TELEMETRY": "true", **extra_env})
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "runner", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    assert time.monotonic() - started < TIMEOUT
+    proc = run_python(["-m", "runner", *args], cwd, **extra_env)
     return Proc(proc.returncode, proc.stdout, proc.stderr)
 
 

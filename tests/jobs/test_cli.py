@@ -11,16 +11,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-TIMEOUT = 180  # a hung run fails its test instead of the whole session
+from helpers import run_python
 
 
 @dataclass(repr=False)
@@ -95,24 +92,9 @@ CASES: dict[str, tuple[list[str], dict[str, str]]] = {
 }
 
 
-def env() -> dict[str, str]:
-    e = {
-        k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "HYDRA_FULL_ERROR")
-    }
-    e["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    return e
-
-
 def run_cli(args: list[str], cwd: Path) -> Run:
     start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "runner", *args],
-        cwd=cwd,
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    proc = run_python(["-m", "runner", *args], cwd)
     seconds = time.monotonic() - start
     return Run(args, cwd, proc.returncode, proc.stdout, proc.stderr, seconds)
 
@@ -342,12 +324,13 @@ def test_invalid_truth(runs):
 
 
 # ---- an unreachable tracking server -----------------------------------------------------
+# That it is refused before any MLflow client (and its minutes of retries) exists is
+# checked in tests/io/test_tracking.py, by events rather than by the clock.
 
 
 def test_unreachable_server_fails_fast_and_keeps_results(runs):
     run = runs["unreachable"]
     assert run.returncode != 0, str(run)
-    assert run.seconds < 30, str(run)
     assert "Traceback" not in run.stderr, str(run)
     assert "not reachable" in run.stderr
     assert f"127.0.0.1:{PORT}" in run.stderr
@@ -361,6 +344,5 @@ def test_unreachable_server_fails_fast_and_keeps_results(runs):
 def test_unreachable_server_accepted_when_not_required(runs):
     run = runs["unreachable_optional"]
     succeeded(run)
-    assert run.seconds < 30, str(run)
     assert "not reachable" in run.stderr
     assert run.record()["n"] == 100

@@ -7,13 +7,10 @@ without touching this module.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import yaml
-from helpers import CONF, compose_config
+from helpers import CONF, compose_config, run_python
 from omegaconf import OmegaConf
 
 import runner.jobs.config
@@ -37,13 +34,6 @@ MODELS = [name for group, name in OPTIONS if group == "model"]
 
 
 make_cfg = compose_config
-
-
-def subprocess_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    env.pop("HYDRA_FULL_ERROR", None)
-    return env
 
 
 def test_every_group_has_options():
@@ -126,14 +116,7 @@ def test_check_rejects_out_of_range_values(override, key):
 
 
 def test_cfg_job_prints_the_composed_config(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "runner", "--cfg", "job", "model=gamma", "n=321"],
-        cwd=tmp_path,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_python(["-m", "runner", "--cfg", "job", "model=gamma", "n=321"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     printed = yaml.safe_load(proc.stdout)
     assert printed["model"]["name"] == "gamma"
@@ -144,14 +127,7 @@ def test_cfg_job_prints_the_composed_config(tmp_path):
 
 
 def test_help_lists_the_config_groups(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "runner", "--help"],
-        cwd=tmp_path,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_python(["-m", "runner", "--help"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "mle-runner" in out

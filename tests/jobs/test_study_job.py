@@ -4,13 +4,11 @@ MLflow (files, step metrics with step = n), and on the command line."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import run_python
 
 import runner
 import runner.stats.study
@@ -115,12 +113,9 @@ def test_convergence_job_end_to_end_with_mlflow(in_tmp):
 
 
 def test_cli_convergence_study(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI",)}
-    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
     args = ["study=convergence", "model=gamma", "study.sizes=[20,200]", "study.replicates=100",
             "tracking=none", "plots=false"]  # fmt: skip
-    proc = subprocess.run([sys.executable, "-m", "runner", *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=180)  # fmt: skip
+    proc = run_python(["-m", "runner", *args], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "RMSE slope" in proc.stdout
