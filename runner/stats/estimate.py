@@ -249,10 +249,12 @@ def fit_validated(
     if not _finite(stats):
         fam.validate(data)  # names the first value that is missing or infinite
         raise DataError(
-            "the values are too large to sum in double precision (near 1e308): rescale the "
-            "data (e.g. divide by a power of 10) and fit again"
+            _too_large(data)
+            or "the values are too large to sum in double precision (near 1e308): rescale "
+            "the data (e.g. divide by a power of 10) and fit again"
         )
-    why = fam.degenerate(stats, {p.name for p in fam.params} - set(fixed_theta))
+    with np.errstate(all="ignore"):  # a spread that overflows is no zero spread
+        why = fam.degenerate(stats, {p.name for p in fam.params} - set(fixed_theta))
     if why:
         raise DataError(why)
     init_theta = fam.check_theta_subset(init, "optimizer.init") if init else {}
@@ -277,10 +279,15 @@ def fit_validated(
         raise DataError(why)
     if not all(np.all(np.isfinite(v)) for v in theta.values()):
         raise DataError(
-            f"{outcome.optimizer} ended at non-finite parameters {theta} ({outcome.message}): "
-            "no MLE was found; try optimizer=auto or another optimizer.method"
+            _too_large(data)
+            or f"{outcome.optimizer} ended at non-finite parameters {theta} "
+            f"({outcome.message}): no MLE was found; try optimizer=auto or another "
+            "optimizer.method"
         )
-    result = _assemble(fam, problem, theta, outcome, truth_theta, started)
+    try:
+        result = _assemble(fam, problem, theta, outcome, truth_theta, started)
+    except DataError as exc:
+        raise DataError(_too_large(data) or str(exc)) from None
     if estimator == "map":
         _add_posterior(result, fam, stats, prior or {}, fixed_theta)
     if test is not None:
@@ -329,6 +336,28 @@ def _add_heldout(result: Fit, fam: Family, test: np.ndarray) -> None:
             result.heldout[label] = evaluate(fam, test, theta)
 
 
+# Past this magnitude squares overflow double precision (1.8e308): variances, EM's
+# weighted moments and most Hessians are lost, whatever the family.
+HUGE = 1e150
+
+
+def _too_large(data: np.ndarray) -> str | None:
+    """Why a fit that broke down did so, when the data are too large to compute with;
+    None when they are not (the failure has another cause). Only called on failure."""
+    x = np.asarray(data)
+    if x.dtype.kind != "f" or x.size == 0:
+        return None
+    with np.errstate(all="ignore"):
+        largest = float(np.max(np.abs(x[np.isfinite(x)]), initial=0.0))
+    if largest < HUGE:
+        return None
+    return (
+        f"the values reach {largest:.3g}: too large for double-precision arithmetic (squares "
+        "and sums of values this size overflow): rescale the data (e.g. divide by a power of "
+        "10) and fit again"
+    )
+
+
 def _finite(stats: Stats) -> bool:
     """All sufficient statistics finite: no NaN or infinity slipped into the data."""
     for key, value in stats.items():
@@ -373,8 +402,8 @@ def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
     if np.isnan(loglik) or loglik == -np.inf:  # a maximum has positive likelihood
         raise DataError(
             f"the log-likelihood is not finite at {outcome.optimizer}'s end point {theta}: "
-            "the values are probably too large for double precision (near 1e308); rescale "
-            "the data and fit again"
+            "some observations have zero likelihood there (outside the support that these "
+            "parameter values allow); no MLE was found"
         )
     boundary = {p.name: p.constraint.on_boundary(theta[p.name]) for p in problem.free}
     if fam.se_source == "none":  # support depends on the parameters: always at an edge

@@ -148,3 +148,16 @@ def test_fit_with_unseen_heldout_category_reports_minus_inf_for_mle_only():
 
 
 
+
+
+def test_binomial_posterior_counts_every_trial():
+    # 6 observations of 10 trials each: 60 Bernoulli trials, 23 successes. Under Beta(2, 3)
+    # the posterior is Beta(2 + 23, 3 + 60 - 23) = Beta(25, 40), not Beta(25, 3 + 6 - 23).
+    x = np.array([3, 5, 2, 4, 6, 3])
+    f = fit("binomial", x, trials=10, estimator="map", prior={"a": 2, "b": 3})
+    p = f.estimate("p")
+    posterior = stats.beta(25, 40)
+    assert p.estimate == pytest.approx(23 / 60)
+    assert p.map == pytest.approx((25 - 1) / (25 + 40 - 2))
+    assert p.posterior_mean == pytest.approx(posterior.mean())
+    assert p.credible == pytest.approx(posterior.ppf([0.025, 0.975]))

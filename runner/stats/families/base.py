@@ -371,7 +371,10 @@ def as_numeric_array(values: Any, keep_integers: bool = False) -> np.ndarray:
 
 def _all_finite(x: np.ndarray) -> bool:
     """No NaN or infinity: one sum (finite unless a value is not, or it overflows)."""
-    return x.dtype.kind != "f" or bool(np.isfinite(np.sum(x)))
+    if x.dtype.kind != "f":
+        return True
+    with np.errstate(over="ignore"):  # an overflowing sum sends the values to the scan
+        return bool(np.isfinite(np.sum(x)))
 
 
 def as_float_array(values: Any) -> np.ndarray:
