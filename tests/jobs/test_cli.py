@@ -16,8 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import run_python
+from scipy import stats
 
 
 @dataclass(repr=False)
@@ -55,6 +57,7 @@ def closed_port() -> int:
 
 
 PORT = closed_port()
+NPY_VALUES = np.random.default_rng(11).gamma(2.5, 1 / 1.5, 400)  # written with numpy.save
 
 # name -> (arguments, files to write in the run's folder)
 CASES: dict[str, tuple[list[str], dict[str, str]]] = {
@@ -89,7 +92,19 @@ CASES: dict[str, tuple[list[str], dict[str, str]]] = {
     ),
     "err_closed_form": (["optimizer=closed_form", "model=gamma", "tracking=none"], {}),
     "err_truth": (["model.truth.sigma=-1", "tracking=none"], {}),
-}
+    "err_unknown_key": (["++model.truncation.low=2", "tracking=none"], {}),
+    # paths with no other end-to-end test
+    "newton_trace": (["model=gamma", "n=300", "optimizer=newton", "tracking=none"], {}),
+    "test_path": (
+        ["data=csv", "data.path=train.csv", "data.column=x", "data.test_path=test.csv",
+         "model=exponential", "tracking=none"],
+        {"train.csv": "x\n0.5\n1.5\n2.0\n4.0\n", "test.csv": "x\n1.0\n3.0\n0.25\n"},
+    ),
+    "test_n": (["model=poisson", "n=200", "data.test_n=500", "tracking=none"], {}),
+    "npy": (["data=npy", "data.path=x.npy", "model=gamma", "tracking=none"],
+            {"x.npy": NPY_VALUES}),
+    "plots_true": (["model=gaussian", "n=200", "tracking=none", "plots=true"], {}),
+}  # fmt: skip
 
 
 def run_cli(args: list[str], cwd: Path) -> Run:
@@ -104,8 +119,11 @@ def runs(tmp_path_factory) -> dict[str, Run]:
     jobs = {}
     for name, (args, files) in CASES.items():
         folder = tmp_path_factory.mktemp(name)
-        for file, text in files.items():
-            (folder / file).write_text(text)
+        for file, content in files.items():
+            if isinstance(content, np.ndarray):
+                np.save(folder / file, content)
+            else:
+                (folder / file).write_text(content)
         jobs[name] = (args, folder)
     with ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2))) as pool:
         futures = {name: pool.submit(run_cli, args, cwd) for name, (args, cwd) in jobs.items()}
@@ -346,3 +364,94 @@ def test_unreachable_server_accepted_when_not_required(runs):
     succeeded(run)
     assert "not reachable" in run.stderr
     assert run.record()["n"] == 100
+
+
+# ---- paths each checked against an independent reference -------------------------------
+
+
+def run_folder(run: Run) -> Path:
+    return run.results()[0].parent
+
+
+def test_unknown_key_added_with_plus_plus_is_refused_not_ignored(runs):
+    run = runs["err_unknown_key"]
+    message = failed_cleanly(run)
+    one_paragraph(message)
+    assert "model.truncation" in message and "would be ignored" in message, message
+    statuses = list((run.cwd / "outputs").glob("runs/**/status.json"))
+    assert [json.loads(p.read_text())["status"] for p in statuses] == ["FAILED"]
+
+
+def test_newton_trace_csv_records_the_climb(runs):
+    import pandas as pd
+
+    run = runs["newton_trace"]
+    succeeded(run)
+    record = run.record()
+    trace = pd.read_csv(run_folder(run) / "trace.csv")
+    assert list(trace.columns) == ["iteration", "loglik", "grad_norm", "shape", "rate"]
+    assert trace["iteration"].tolist() == list(range(len(trace)))
+    assert len(trace) == record["iterations"] + 1  # the start, then one row per step
+    assert (trace["loglik"].diff().dropna() >= -1e-9).all()  # step halving: never downhill
+    last = trace.iloc[-1]
+    assert last["loglik"] == pytest.approx(record["loglik"], rel=1e-12)
+    assert last["shape"] == pytest.approx(record["params"]["shape"]["estimate"], rel=1e-12)
+
+
+def test_test_path_scores_the_held_out_file_at_the_estimate(runs):
+    run = runs["test_path"]
+    succeeded(run)
+    record = run.record()
+    rate = record["params"]["rate"]["estimate"]
+    assert rate == pytest.approx(4 / 8.0)  # n / sum of the training values
+    held = record["heldout"]["mle"]
+    assert held["n"] == 3
+    expected = stats.expon(scale=1 / rate).logpdf([1.0, 3.0, 0.25]).mean()
+    assert held["mean_loglik"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_test_n_draws_held_out_data_from_the_truth(runs):
+    from runner import families
+
+    run = runs["test_n"]
+    succeeded(run)
+    record = run.record()
+    held = record["heldout"]["mle"]
+    assert held["n"] == 500
+    assert record["n"] == 200  # the held-out draws are not fitted
+    # The held-out draws come from the truth on their own seed stream [seed, 1]: the same
+    # draws, scored by scipy at the fitted lam, give the same mean log-likelihood.
+    draws = families.get("poisson").sample({"lam": 4.0}, 500, np.random.default_rng([0, 1]))
+    lam = record["params"]["lam"]["estimate"]
+    assert held["mean_loglik"] == pytest.approx(stats.poisson(lam).logpmf(draws).mean(),
+                                                rel=1e-12)  # fmt: skip
+
+
+def test_npy_data_through_the_command_line_match_scipy(runs):
+    run = runs["npy"]
+    succeeded(run)
+    record = run.record()
+    shape, _, scale = stats.gamma.fit(NPY_VALUES, floc=0)
+    assert record["params"]["shape"]["estimate"] == pytest.approx(shape, rel=1e-5)
+    assert record["params"]["rate"]["estimate"] == pytest.approx(1 / scale, rel=1e-5)
+    assert record["data"]["source"] == "npy" and record["data"]["shape"] == [400]
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_plots_true_draws_figures_without_tracking(runs):
+    run = runs["plots_true"]
+    succeeded(run)
+    pngs = sorted(p.name for p in run_folder(run).glob("*.png"))
+    assert pngs == ["density.png", "likelihood.png"]
+    assert all(p.read_bytes()[:8] == PNG for p in run_folder(run).glob("*.png"))
+
+
+def test_plots_auto_draws_for_tracked_runs_only(runs):
+    tracked, untracked = runs["gaussian"], runs["poisson"]  # both plots=auto (the default)
+    succeeded(tracked)
+    succeeded(untracked)
+    assert sorted(p.name for p in run_folder(tracked).glob("*.png")) == [
+        "density.png", "likelihood.png"]  # fmt: skip
+    assert list(run_folder(untracked).glob("*.png")) == []

@@ -218,3 +218,53 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# ---- the typed spec: the composed config as dataclasses, once, at the job's entry -------
+
+
+def test_to_spec_gives_the_schema_dataclasses_with_interpolations_resolved():
+    from runner.jobs.config import DataConfig, ModelConfig, RunnerConfig, to_spec
+
+    spec = to_spec(make_cfg("+experiment=plane_crashes", "experiment.m=50", "experiment.k=2"))
+    assert isinstance(spec, RunnerConfig)
+    assert isinstance(spec.model, ModelConfig) and isinstance(spec.data, DataConfig)
+    assert spec.model.truth == {"p": 1e-4}  # ${experiment.rate}
+    assert spec.data.counts == {"1": 2, "0": 48}  # ${minus:${experiment.m},${experiment.k}}
+    assert spec.data.test_n == 100_000
+    assert to_spec(spec) is spec
+
+
+def test_to_spec_leaves_the_hydra_node_out():
+    from runner.jobs.config import to_spec
+
+    spec = to_spec(make_cfg("model=gamma", hydra=True))
+    assert spec.model.name == "gamma"
+    assert not hasattr(spec, "hydra")
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("++model.truncation.low=2", "model.truncation"),
+        ("++data.censor.right=1", "data.censor"),
+        ("+optimizer.bogus=3", "optimizer.bogus"),
+        ("+colour=red", "colour"),
+    ],
+)
+def test_a_key_the_runner_does_not_know_is_refused_not_ignored(override, key):
+    from runner.jobs.config import to_spec
+
+    with pytest.raises(ConfigError) as info:
+        to_spec(make_cfg(override))
+    message = str(info.value)
+    assert message.startswith(f"{key} is not a setting the runner knows"), message
+    assert "would be ignored" in message
+
+
+def test_keys_inside_free_form_settings_are_kept():
+    from runner.jobs.config import to_spec
+
+    spec = to_spec(make_cfg("model=gamma", "+model.fixed.shape=2", "+optimizer.init={rate: 3}"))
+    assert spec.model.fixed == {"shape": 2}
+    assert spec.optimizer.init == {"rate": 3}
