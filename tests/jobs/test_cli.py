@@ -98,7 +98,7 @@ CASES: dict[str, tuple[list[str], dict[str, str]]] = {
     "test_path": (
         ["data=csv", "data.path=train.csv", "data.column=x", "data.test_path=test.csv",
          "model=exponential", "tracking=none"],
-        {"train.csv": "x\n0.5\n1.5\n2.0\n4.0\n", "test.csv": "x\n1.0\n3.0\n0.25\n"},
+        {"train.csv": "x\n0.5\n1.5\n2.0\n4.0\n", "test.csv": "id,x\n1,1.0\n2,3.0\n3,0.25\n"},
     ),
     "test_n": (["model=poisson", "n=200", "data.test_n=500", "tracking=none"], {}),
     "npy": (["data=npy", "data.path=x.npy", "model=gamma", "tracking=none"],
