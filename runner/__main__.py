@@ -36,4 +36,8 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # before a job started (a job handles its own, see launch.py)
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

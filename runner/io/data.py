@@ -54,6 +54,7 @@ def load(
     values: Sequence[Any] | None = None,
     counts: Mapping[Any, Any] | None = None,
     dropna: bool = False,
+    sep: str | None = None,
 ) -> Sample:
     """The sample named by ``data.source``."""
     from runner.errors import ConfigError
@@ -65,7 +66,7 @@ def load(
     if source == "csv":
         if not path:
             raise ConfigError("data=csv needs data.path=FILE (and data.column=NAME)")
-        return csv(path, column, dropna, columns)
+        return csv(path, column, dropna, columns, sep)
     if source == "inline":
         return inline(values, dropna)
     if source == "counts":
@@ -137,10 +138,14 @@ def from_counts(tally: Mapping[Any, Any] | None) -> Sample:
 def npy(path: str | Path, dropna: bool = False) -> Sample:
     """An array saved with ``numpy.save``, memory-mapped: a fit reads it without a copy,
     so 10^8 values cost their file's pages, not twice their size."""
-    file = Path(path).expanduser()
-    if not file.is_file():
-        where = f" (looked in {file.resolve().parent})" if not file.is_absolute() else ""
-        raise DataError(f"data file {str(path)!r} does not exist{where}")
+    file = data_file(path)
+    start = _first_bytes(file, 64)
+    if not start.startswith(NPY_MAGIC):
+        hint = " (it reads as text: for a CSV use data=csv)" if _is_text(start) else ""
+        raise DataError(
+            f"{file} is not a .npy file saved with numpy.save{hint}; it starts with "
+            f"{start[:24]!r}"
+        )
     try:
         values = np.load(file, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as exc:
@@ -175,35 +180,24 @@ def csv(
     column: str | None,
     dropna: bool = False,
     columns: Sequence[str] | None = None,
+    sep: str | None = None,
 ) -> Sample:
     """One column of a CSV file (or several, as a table, for multivariate families);
-    ``path`` is relative to where the command ran."""
-    import pandas as pd
-
-    file = Path(path).expanduser()
-    if not file.is_file():
-        where = f" (looked in {file.resolve().parent})" if not file.is_absolute() else ""
-        raise DataError(f"data file {str(path)!r} does not exist{where}")
-    try:
-        header = pd.read_csv(file, nrows=0).columns.tolist()
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"{file}: cannot be read as CSV ({exc})") from None
+    ``path`` is relative to where the command ran; ``sep`` is the field separator (a comma
+    unless set)."""
+    file = data_file(path)
+    sep = separator(sep)
+    header = csv_header(file, sep)
     if columns:
-        return _csv_table(file, header, [str(c) for c in columns], dropna)
+        return _csv_table(file, header, [str(c) for c in columns], dropna, sep)
     if column is None:
         if len(header) != 1:
             raise DataError(
                 f"{file} has {len(header)} columns {header}: choose one with data.column=NAME"
             )
         column = header[0]
-    if column not in header:
-        raise DataError(
-            f"{file} has no column {column!r}; its columns are: {', '.join(map(str, header))}"
-        )
-    try:
-        series = pd.read_csv(file, usecols=[column])[column]
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"{file}: cannot be read as CSV ({exc})") from None
+    (place,) = _places(file, header, [column])
+    series = read_csv(file, sep, usecols=[place]).iloc[:, 0]
     missing = series.isna().to_numpy()
     values = series.to_numpy()
     sample = Sample(
@@ -215,18 +209,12 @@ def csv(
     return _handle_missing(sample, missing, dropna, f"{file}, column {column!r}")
 
 
-def _csv_table(file: Path, header: list, columns: list[str], dropna: bool) -> Sample:
-    import pandas as pd
-
-    absent = [c for c in columns if c not in header]
-    if absent:
-        raise DataError(
-            f"{file} has no column(s) {absent}; its columns are: {', '.join(map(str, header))}"
-        )
-    try:
-        frame = pd.read_csv(file, usecols=columns)[columns]
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"{file}: cannot be read as CSV ({exc})") from None
+def _csv_table(
+    file: Path, header: list[str], columns: list[str], dropna: bool, sep: str | None
+) -> Sample:
+    places = _places(file, header, columns)
+    frame = read_csv(file, sep, usecols=places)
+    frame = frame.iloc[:, [sorted(places).index(i) for i in places]]  # in the asked order
     sample = Sample(
         frame.to_numpy(),
         "csv",
@@ -236,6 +224,104 @@ def _csv_table(file: Path, header: list, columns: list[str], dropna: bool) -> Sa
     )
     missing = frame.isna().any(axis=1).to_numpy()
     return _handle_missing(sample, missing, dropna, f"{file}, columns {columns}")
+
+
+NPY_MAGIC = b"\x93NUMPY"
+# Separators a CSV from a spreadsheet or another locale may use instead of commas.
+OTHER_SEPARATORS = {";": "';'", "\t": "'\\t' (a tab)", "|": "'|'"}
+
+
+def separator(sep: str | None) -> str | None:
+    """``data.sep`` as one character; ``\\t`` and ``tab`` spell a tab (a shell and Hydra's
+    grammar make a literal tab hard to type)."""
+    if sep is None:
+        return None
+    sep = {"\\t": "\t", "tab": "\t"}.get(sep, sep)
+    if len(sep) != 1:
+        from runner.errors import ConfigError
+
+        raise ConfigError(f"data.sep = {sep!r}: expected one character, e.g. ';' or '\\t'")
+    return sep
+
+
+def data_file(path: str | Path) -> Path:
+    """The data file the config names, or a DataError that says what is there instead."""
+    file = Path(path).expanduser()
+    if file.is_dir():
+        raise DataError(f"data file {str(path)!r} is a folder, not a file: name a file in it")
+    if not file.is_file():
+        where = f" (looked in {file.resolve().parent})" if not file.is_absolute() else ""
+        raise DataError(f"data file {str(path)!r} does not exist{where}")
+    return file
+
+
+def csv_header(file: Path, sep: str | None) -> list[str]:
+    """The column names as written (pandas would rename a repeated ``x`` to ``x.1``)."""
+    import csv as csv_module
+
+    first = _first_bytes(file, 1 << 16).decode("utf-8-sig", errors="replace")
+    line = next((row for row in first.splitlines() if row.strip()), "")
+    if not line:
+        raise DataError(f"{file} is empty: expected a header line and values")
+    names = next(csv_module.reader([line], delimiter=sep or ","))
+    if sep is None and len(names) == 1:
+        seen = [shown for mark, shown in OTHER_SEPARATORS.items() if mark in line]
+        if seen:
+            raise DataError(
+                f"{file}: its header {line.strip()!r} reads as one column with commas as "
+                f"separators, but it contains {seen[0]}: if that separates the columns, add "
+                f"\"data.sep={seen[0].split()[0]}\" to the command"
+            )
+    return names
+
+
+def read_csv(file: Path, sep: str | None, **options: Any):
+    """``pandas.read_csv``, every way it can fail turned into a DataError naming the file."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(file, sep=sep or ",", encoding="utf-8-sig", **options)
+    except OSError as exc:
+        raise DataError(f"{file} cannot be read: {exc.strerror or exc}") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError,
+            ValueError) as exc:  # fmt: skip
+        raise DataError(f"{file}: cannot be read as CSV ({exc})") from None
+
+
+def _places(file: Path, header: list[str], wanted: list[str]) -> list[int]:
+    """Where the wanted columns are (0-based), read by position so that pandas' renaming
+    of blank or repeated names cannot pick another column."""
+    repeated = sorted({c for c in wanted if wanted.count(c) > 1})
+    if repeated:
+        raise DataError(f"data.columns names {repeated[0]!r} more than once: list it once")
+    absent = [c for c in wanted if c not in header]
+    if absent:
+        which = f"column {absent[0]!r}" if len(absent) == 1 else f"columns {absent}"
+        raise DataError(f"{file} has no {which}; its columns are: {', '.join(header)}")
+    for name in wanted:
+        places = [i + 1 for i, h in enumerate(header) if h == name]
+        if len(places) > 1:
+            raise DataError(
+                f"{file} has {len(places)} columns named {name!r} (columns "
+                f"{', '.join(map(str, places))}): rename them so the data are unambiguous"
+            )
+    return [header.index(name) for name in wanted]
+
+
+def _first_bytes(file: Path, size: int) -> bytes:
+    try:
+        with open(file, "rb") as handle:
+            return handle.read(size)
+    except OSError as exc:
+        raise DataError(f"{file} cannot be read: {exc.strerror or exc}") from None
+
+
+def _is_text(start: bytes) -> bool:
+    try:
+        start.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch in "\r\n\t" for ch in start.decode("utf-8"))
 
 
 def _file_line(file: Path, row: int) -> int:

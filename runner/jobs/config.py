@@ -44,6 +44,7 @@ class DataConfig:
     path: Optional[str] = None
     column: Optional[str] = None
     columns: Optional[list[str]] = None
+    sep: Optional[str] = None  # the CSV field separator: a comma unless set (';', '\t', ...)
     values: Optional[list[Any]] = None
     counts: Any = None  # value -> count (a mapping; keys may be numbers)
     dropna: bool = False

@@ -50,11 +50,12 @@ def load_inputs(spec: RunnerConfig) -> Inputs:
         values=source.values,
         counts=source.counts,
         dropna=source.dropna,
+        sep=source.sep,
     )
     held = None
     if source.test_path:
         column = sample.description.get("column", source.column)
-        held = data.csv(source.test_path, column, source.dropna, source.columns)
+        held = data.csv(source.test_path, column, source.dropna, source.columns, source.sep)
     elif source.test_n:
         held = data.synthetic(family, truth, source.test_n, seed=[spec.seed, 1])
     together = sample.values if held is None else np.concatenate([sample.values, held.values])

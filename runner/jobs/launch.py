@@ -21,6 +21,7 @@ from runner.jobs.config import RunnerConfig, to_spec
 from runner.jobs.outputs import STATUS_FILE, JobOutcome, track, write_status
 
 STUDIES = ("single", "convergence")
+INTERRUPTED = 130  # the shell's exit status for a process stopped by SIGINT (128 + 2)
 
 __all__ = ["STATUS_FILE", "STUDIES", "execute", "run"]
 
@@ -55,6 +56,17 @@ def execute(cfg: Any, run_dir: Path, run_name: str, tags: dict[str, str], in_swe
         if debugging():
             traceback.print_exc()
         return _failed(spec, run_dir, run_name, tags, str(exc), in_sweep)
+    except KeyboardInterrupt:
+        print(f"interrupted: the run stopped before it finished; {run_dir} keeps what it "
+              "had written (status KILLED)", file=sys.stderr)  # fmt: skip
+        _write_status_quietly(run_dir, "KILLED", "interrupted (Ctrl-C or SIGINT)")
+        if in_sweep:
+            raise  # stop the whole sweep; its guard closes the parent run as KILLED
+        return INTERRUPTED
+    except OSError as exc:  # the machine, not the maths: a disk full, a folder gone
+        where = f" {exc.filename}" if exc.filename else ""
+        error = f"cannot write{where}: {exc.strerror or exc}"
+        return _failed(spec, run_dir, run_name, tags, error, in_sweep)
     except Exception as exc:
         if not in_sweep:
             raise  # a bug: keep the traceback
@@ -99,7 +111,7 @@ def _failed(
     in_sweep: bool,
 ) -> int:
     print(f"error: {error}", file=sys.stderr)
-    write_status(run_dir, "FAILED", error)
+    _write_status_quietly(run_dir, "FAILED", error)
     # A sweep's failed job is a FAILED child run; without a spec (the config itself was
     # refused) there are no settings to log it with, and status.json says why.
     if in_sweep and spec is not None and spec.tracking.enabled:
@@ -109,3 +121,12 @@ def _failed(
         if problem:
             print(f"warning: the failure could not be logged either: {problem}", file=sys.stderr)
     return 1
+
+
+def _write_status_quietly(run_dir: Path, status: str, error: str) -> None:
+    """status.json where it can be written; the message already told the user the rest."""
+    try:
+        write_status(run_dir, status, error)
+    except OSError as exc:
+        print(f"warning: could not write {run_dir}/status.json: {exc.strerror or exc}",
+              file=sys.stderr)  # fmt: skip

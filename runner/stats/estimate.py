@@ -256,7 +256,7 @@ def fit_validated(
     with np.errstate(all="ignore"):  # a spread that overflows is no zero spread
         why = fam.degenerate(stats, {p.name for p in fam.params} - set(fixed_theta))
     if why:
-        raise DataError(why)
+        raise DataError(why + _precision_note(data))
     init_theta = fam.check_theta_subset(init, "optimizer.init") if init else {}
     problem = LikelihoodProblem(fam, stats, fixed_theta, init_theta)
     if problem.dim == 0:
@@ -355,6 +355,24 @@ def _too_large(data: np.ndarray) -> str | None:
         f"the values reach {largest:.3g}: too large for double-precision arithmetic (squares "
         "and sums of values this size overflow): rescale the data (e.g. divide by a power of "
         "10) and fit again"
+    )
+
+
+def _precision_note(data: np.ndarray) -> str:
+    """Where a refusal may come from rounding: values so large that doubles cannot tell
+    neighbouring numbers apart (1e30 and 1e30 + 1 are one double). Only called on failure."""
+    x = np.asarray(data)
+    if x.dtype.kind != "f" or x.size == 0:
+        return ""
+    with np.errstate(all="ignore"):
+        largest = float(np.max(np.abs(x[np.isfinite(x)]), initial=0.0))
+    gap = float(np.spacing(largest))
+    if gap < 1.0:
+        return ""
+    return (
+        f" (note: values near {largest:.3g} are held in double precision only to within "
+        f"{gap:.2g}, so values that differ by less read as equal; subtract a common offset "
+        "or rescale the data)"
     )
 
 

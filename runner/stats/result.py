@@ -137,18 +137,19 @@ class Fit:
             header.append("truth")
         rows = [header]
         for e in self.estimates:
+            g = _formatter(e)
             if e.fixed:
                 se, ci = "fixed", ""
             elif e.se is None:
                 se, ci = ("boundary" if e.on_boundary else "n/a"), ""
             else:
-                se, ci = _g(e.se), f"[{_g(e.ci[0])}, {_g(e.ci[1])}]"
-            row = [e.name, _g(e.estimate), se, ci]
+                se, ci = _g(e.se), f"[{g(e.ci[0])}, {g(e.ci[1])}]"
+            row = [e.name, g(e.estimate), se, ci]
             if bayes:
-                cred = "" if e.credible is None else f"[{_g(e.credible[0])}, {_g(e.credible[1])}]"
-                row += [_g(e.map), _g(e.posterior_mean), cred]
+                cred = "" if e.credible is None else f"[{g(e.credible[0])}, {g(e.credible[1])}]"
+                row += [g(e.map), g(e.posterior_mean), cred]
             if has_truth:
-                row.append("" if e.truth is None else _g(e.truth))
+                row.append("" if e.truth is None else g(e.truth))
             rows.append(row)
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         lines = [head, ""]
@@ -190,12 +191,23 @@ def _pair(pair: tuple[float, float] | None) -> list[float | None] | None:
     return None if pair is None else [_num(pair[0]), _num(pair[1])]
 
 
-def _g(x: float | None) -> str:
+def _g(x: float | None, digits: int = 6) -> str:
     if x is None:
         return ""
     if not math.isfinite(x):
         return str(x)
-    return f"{x:.6g}" if abs(x) < 1e6 else f"{x:.6e}"
+    return f"{x:.{digits}g}" if abs(x) < 1e6 else f"{x:.{digits - 1}e}"
+
+
+def _formatter(e: ParamEstimate):
+    """Enough significant digits that the estimate and its interval's ends read apart: an
+    estimate of 1e15 with a standard error of 7e7 needs 10, not the default 6."""
+    digits = 6
+    if e.se and math.isfinite(e.se) and e.se > 0 and math.isfinite(e.estimate):
+        spread = abs(e.estimate) / e.se
+        if spread > 1:
+            digits = min(17, max(6, math.ceil(math.log10(spread)) + 3))
+    return lambda x: _g(x, digits)
 
 
 def _num(x: Any) -> float | None:

@@ -35,14 +35,17 @@ class Interval:
     high_open: bool = False
     integer: bool = False
 
-    def holds(self, x: np.ndarray) -> bool:
-        """True if every value lies in the interval (NaN never does)."""
+    def holds(self, x: np.ndarray, extremes: tuple[Any, Any] | None = None) -> bool:
+        """True if every value lies in the interval (NaN never does); counts must also be
+        below MAX_EXACT_COUNT. ``extremes`` are ``(x.min(), x.max())`` if already known."""
         if self.low > -np.inf:
-            m = x.min()
+            m = x.min() if extremes is None else extremes[0]
             if not (m > self.low if self.low_open else m >= self.low):
                 return False
-        if self.high < np.inf:
-            m = x.max()
+        if self.high < np.inf or self.integer:
+            m = x.max() if extremes is None else extremes[1]
+            if self.integer and not m < MAX_EXACT_COUNT:
+                return False
             if not (m < self.high if self.high_open else m <= self.high):
                 return False
         if self.integer and x.dtype.kind == "f":
@@ -58,6 +61,11 @@ class Interval:
         if self.integer and x.dtype.kind == "f":
             ok &= np.floor(x) == x
         return ok
+
+
+# Doubles hold every integer below 2^53 and skip some beyond it, and sums of larger int64
+# counts wrap around: count families refuse larger counts rather than miscount them.
+MAX_EXACT_COUNT = 2**53
 
 
 class Family(ABC):
@@ -135,9 +143,11 @@ class Family(ABC):
         x = as_numeric_array(values, keep_integers=self.interval.integer)
         if x.size == 0:
             return x
-        support_ok = not check_support or self.interval.holds(x)
+        # Integer counts: their extremes serve the support check and the overflow check.
+        extremes = (x.min(), x.max()) if x.dtype.kind in "iu" else None
+        support_ok = not check_support or self.interval.holds(x, extremes)
         if support_ok and (not check_finite or _all_finite(x)):
-            return x
+            return _summable(x, extremes)
         return self._locate_bad_value(x)
 
     def _locate_bad_value(self, x: np.ndarray) -> np.ndarray:
@@ -155,6 +165,18 @@ class Family(ABC):
                 index=i,
                 value=value,
             )
+        if self.interval.integer:
+            bad = np.abs(x) >= MAX_EXACT_COUNT
+            if bad.any():
+                i, value = _first(bad, x)
+                raise DataError(
+                    f"value {_fmt(value)} is too large to count exactly: {self.name} counts "
+                    f"must be below 2^53 = {MAX_EXACT_COUNT:,} (beyond it doubles skip "
+                    "integers and sums wrap around); rescale the data or fit a continuous "
+                    "family",
+                    index=i,
+                    value=value,
+                )
         bad = ~self.in_support(x)
         if bad.any():
             i, value = _first(bad, x)
@@ -164,7 +186,7 @@ class Family(ABC):
                 index=i,
                 value=value,
             )
-        return x
+        return _summable(x)
 
     interval: ClassVar[Interval] = Interval()  # the real line unless a family says otherwise
     # True where reduce() takes logs that turn any value outside the support into a
@@ -403,5 +425,21 @@ def _first(bad: np.ndarray, x: np.ndarray) -> tuple[int, float]:
     return int(np.unravel_index(flat, x.shape)[0]), x.ravel()[flat]
 
 
-def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else repr(float(v))
+def _fmt(v: Any) -> str:
+    """A value as the user wrote it: integers as integers (exactly, however large, when they
+    arrived as integers), other numbers as Python prints them (1e+308, not 309 digits)."""
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    number = float(v)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e16 else repr(number)
+
+
+def _summable(x: np.ndarray, extremes: tuple[Any, Any] | None = None) -> np.ndarray:
+    """Counts whose sum could pass int64 (each is below 2^53, checked) as float64: every
+    value stays exact and the sums round instead of wrapping around."""
+    if x.dtype.kind not in "iu" or x.size <= 1024:  # 1024 * 2^53 = 2^63: no overflow
+        return x
+    lo, hi = (x.min(), x.max()) if extremes is None else extremes
+    if x.dtype == np.uint64 or max(-int(lo), int(hi)) * x.size >= 2**63:
+        return x.astype(np.float64)
+    return x
