@@ -6,9 +6,13 @@ import sys
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from runner.jobs.config import register
+from runner.jobs.launch import INTERRUPTED, execute  # ready before Hydra starts: see below
+from runner.jobs.outputs import STATUS_FILE, write_status
 
 _HERE = Path(__file__).resolve().parent
 # An editable install or a checkout reads the top-level conf/; a wheel ships it in the package.
@@ -19,11 +23,6 @@ register()
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg: DictConfig) -> None:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    from runner.jobs.launch import execute
-
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     overrides = hydra_cfg.job.override_dirname
@@ -35,9 +34,21 @@ def main(cfg: DictConfig) -> None:
         sys.exit(status)
 
 
+def interrupted() -> None:
+    """Ctrl-C while Hydra starts or ends a job (a job handles its own, see launch.py): a run
+    folder Hydra made still says KILLED."""
+    try:
+        run_dir = Path(HydraConfig.get().runtime.output_dir)
+    except Exception:  # Hydra had not set up a job yet: no folder to mark
+        return
+    if run_dir.is_dir() and not (run_dir / STATUS_FILE).exists():
+        write_status(run_dir, "KILLED", "interrupted (Ctrl-C or SIGINT)")
+
+
 if __name__ == "__main__":
     try:
         main()
-    except KeyboardInterrupt:  # before a job started (a job handles its own, see launch.py)
+    except KeyboardInterrupt:
+        interrupted()
         print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)

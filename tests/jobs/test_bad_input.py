@@ -684,11 +684,12 @@ def test_cli_debugging_shows_the_traceback_then_the_message(cli, case):
 @pytest.mark.parametrize(
     ("text", "parts"),
     [
-        ("", ["cannot be read as CSV"]),
+        ("", ["is empty", "expected a header line"]),
+        ("\n\n", ["is empty", "expected a header line"]),
         ("x\n\n\n", ["no values"]),
         ('x\n"1\n', ["cannot be read as CSV"]),  # an unterminated quote
     ],
-    ids=["empty-file", "blank-lines-only", "open-quote"],
+    ids=["empty-file", "blank-lines-only", "header-only", "open-quote"],
 )
 def test_csv_files_with_no_usable_data_are_data_errors(text, parts, tmp_path):
     file = tmp_path / "g.csv"
