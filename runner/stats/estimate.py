@@ -443,10 +443,16 @@ def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
     score_flat, grad_norm = _score_at(fam, problem, theta, boundary)
     cov = None
     if not on_boundary and np.isfinite(loglik) and problem.dim > 0:
-        if fam.se_source == "expected":
-            cov, why = _expected_covariance(fam, problem, theta)
-        else:
-            cov, why = _covariance(problem, theta)
+        with np.errstate(all="ignore"):  # extreme data: checked just below, not warned
+            if fam.se_source == "expected":
+                cov, why = _expected_covariance(fam, problem, theta)
+            else:
+                cov, why = _covariance(problem, theta)
+        if cov is not None and not np.all(np.isfinite(cov)):
+            cov, why = None, (
+                "the standard errors are beyond double precision at this scale: rescale "
+                "the data for them"
+            )
         if why:
             notes.append(why)
 
