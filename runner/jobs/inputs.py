@@ -65,6 +65,12 @@ def load_inputs(spec: RunnerConfig) -> Inputs:
     if source.holdout:
         if test is not None:
             raise ConfigError("use data.holdout or held-out data (test_path, test_n), not both")
-        keep, out = heldout.split(family.sample_size(x), source.holdout, spec.seed)
+        total = family.sample_size(x)
+        keep, out = heldout.split(total, source.holdout, spec.seed)
+        if keep.size < max(family.min_n, 1):
+            raise ConfigError(
+                f"data.holdout = {source.holdout} keeps {keep.size} of {total} observations "
+                f"for the fit; {family.name} needs at least {family.min_n}: hold out less"
+            )
         x, test = x[keep], x[out]  # observations are along the first axis here
     return Inputs(family, truth, sample, x, test)

@@ -111,6 +111,13 @@ REFUSED: dict[str, Case] = {
     "unknown_key_plus": Case(
         ["+data.censor.right=1"], ["data.censor is not a setting", "would be ignored"]
     ),
+    "holdout_leaves_too_few": Case(
+        ["data.holdout=0.99", "n=10"], ["data.holdout = 0.99 keeps 1 of 10", "needs at least 2"]
+    ),
+    "count_of_1e308_is_not_printed_in_309_digits": Case(
+        ["data=inline", "data.values=[1e308,1]", "model=poisson"],
+        ["data.values[0]: value 1e+308 is too large to count exactly"],
+    ),
     # run folders that cannot be created
     "run_dir_through_a_file": Case(
         ["hydra.run.dir=afile/sub"],
