@@ -116,7 +116,10 @@ def rmse_plot(summary, slopes, path: Path, title: str) -> Path:
         fit = slopes[(slopes["estimator"] == "mle") & (slopes["parameter"] == name)]
         if len(fit) and np.isfinite(fit["slope"].iloc[0]):
             slope, intercept = fit["slope"].iloc[0], fit["intercept"].iloc[0]
-            sizes = rows["size"][rows["size"] >= fit["from_size"].iloc[0]]
+            if "sizes" in fit:  # the sizes the slope was fitted on (not those above N/4)
+                sizes = np.asarray(fit["sizes"].iloc[0], dtype=float)
+            else:
+                sizes = rows["size"][rows["size"] >= fit["from_size"].iloc[0]]
             ax.loglog(sizes, np.exp(intercept) * sizes**slope, color="C3", alpha=0.6,
                       label=f"fitted slope {slope:.3f}")  # fmt: skip
         ax.set_ylabel("RMSE")

@@ -20,6 +20,7 @@ from runner.jobs.outputs import JobOutcome, track, write_json
 from runner.stats.study import (
     StudyResult,
     StudySpec,
+    check_replicates,
     parse_sizes,
     subsample_study,
     synthetic_study,
@@ -52,6 +53,7 @@ def run(
 
 def run_study(spec: RunnerConfig, run_dir: Path, echo: Callable[[str], Any] = print) -> StudyResult:
     """The study itself: its files in the run folder and its table printed."""
+    check_replicates(spec.study.replicates)  # before check(): 0 and 1 get the same reason
     check(spec)
     if spec.model.fixed:
         raise ConfigError(
@@ -94,11 +96,17 @@ def save_study(
         "mode": result.mode,
         "truth": result.truth,
         "sizes": spec.sizes,
+        "dropped_sizes": result.dropped,
         "replicates": spec.replicates,
         "estimator": spec.estimator,
         "population": result.population,
+        "slope_from": spec.slope_from,
         "slopes": _records(result.slopes),
         "largest_size": _records(result.summary[result.summary["size"] == max(spec.sizes)]),
+        # Why a null above is null, per parameter ("p.A", "map.p") and column.
+        "unavailable": result.unavailable,
+        "no_mle": {str(size): why for size, why in result.no_mle.items()},
+        "notes": result.notes,
     }
     write_json(run_dir / FILES["record"], record, allow_nan=True)  # as pandas wrote it
     if wants_plots(config):
@@ -115,10 +123,12 @@ def save_study(
 
 
 def study_metrics(result: StudyResult) -> dict[str, float]:
-    """The fitted slopes (one number per parameter and estimator)."""
+    """The fitted slopes (one number per parameter and estimator); a slope that could not
+    be fitted is left out (its reason is in study.json), as MLflow takes numbers only."""
     return {
-        f"{_prefix(row['estimator'])}slope.{row['parameter']}": row["slope"]
+        f"{_prefix(row['estimator'])}slope.{row['parameter']}": float(row["slope"])
         for _, row in result.slopes.iterrows()
+        if np.isfinite(row["slope"])
     }
 
 
@@ -135,10 +145,17 @@ def study_steps(result: StudyResult) -> list[tuple[str, float, int]]:
 
 
 def describe(model: str, result: StudyResult, spec: StudySpec, regular: bool = True) -> str:
-    """A compact console table: one block per parameter, one line per size."""
+    """A compact console table: one block per parameter, one line per size.
+
+    A number that cannot be computed prints as ``n/a`` with its reason under the block; a
+    note said of every block (dropped sizes, few replicates, a slope fitted below
+    ``study.slope_from``) is printed once, under the header. Coverage carries its Monte
+    Carlo standard error, so 0.93 from 50 replicates is not read as a failing interval."""
     against = "truth" if result.mode == "synthetic" else "full-data estimate"
+    first, last = spec.sizes[0], spec.sizes[-1]
+    span = f"{first:,}" if first == last else f"{first:,} .. {last:,}"
     lines = [
-        f"{model} · convergence over n = {spec.sizes[0]:,} .. {spec.sizes[-1]:,} · "
+        f"{model} · convergence over n = {span} · "
         f"{spec.replicates:,} replicates per size · errors against the {against}",
     ]
     if result.population:
@@ -146,24 +163,101 @@ def describe(model: str, result: StudyResult, spec: StudySpec, regular: bool = T
             f"subsamples without replacement from the {result.population:,} observations: "
             "their spread shrinks by (1 - n/N) near N, so the slope uses n <= N/4"
         )
-    header = f"{'n':>8}  {'mean':>10}  {'bias':>10}  {'RMSE':>9}  {'sqrt(CRLB)':>10}  " + (
-        f"{'eff.':>5}  {'cover':>5}"
-    )
+    blocks = []
     for (estimator, name), rows in result.summary.groupby(["estimator", "parameter"], sort=False):
-        slope = result.slopes[
-            (result.slopes["estimator"] == estimator) & (result.slopes["parameter"] == name)
-        ]["slope"].iloc[0]
-        truth = rows["truth"].iloc[0]
-        theory = " (theory -0.5)" if regular else " (a non-regular family: no n^-1/2 theory)"
-        lines += ["", f"{name} ({estimator.upper()}), {against} {truth:.6g}, "
-                      f"RMSE slope {slope:.3f}{theory}", header]  # fmt: skip
-        for _, r in rows.iterrows():
-            lines.append(
-                f"{int(r['size']):>8,}  {r['mean']:>10.5g}  {r['bias']:>10.3g}  "
-                f"{r['rmse']:>9.3g}  {np.sqrt(r['crlb']):>10.3g}  {r['efficiency']:>5.2f}  "
-                f"{r['coverage']:>5.3f}"
-            )
+        blocks.append(_block(result, estimator, name, rows, against, regular))
+    shared = [note for note in blocks[0][1] if all(note in b[1] for b in blocks)] if blocks else []
+    lines += [_wrap(f"note: {note}", "") for note in [*result.notes, *shared]]
+    for table, notes in blocks:
+        lines += ["", *table, *(_wrap(note, "  ") for note in notes if note not in shared)]
     return "\n".join(lines)
+
+
+def _block(result: StudyResult, estimator: str, name: str, rows, against: str,
+           regular: bool) -> tuple[list[str], list[str]]:  # fmt: skip
+    """One parameter's table lines, and its notes (the reasons behind each n/a first)."""
+    fit = result.slopes[
+        (result.slopes["estimator"] == estimator) & (result.slopes["parameter"] == name)
+    ].iloc[0]
+    unavailable = result.unavailable.get(_prefix(estimator) + name, {})
+    truth = rows["truth"].iloc[0]
+    theory = " (theory -0.5)" if regular else " (non-regular: no n^-1/2 theory)"
+    if np.isfinite(fit["slope"]):
+        slope = f"RMSE slope {fit['slope']:.3f} over {_sizes(fit['sizes'])}{theory}"
+    else:
+        slope = f"RMSE slope n/a{theory}"
+    # The share without an interval, where it is partial: none at all is the n/a below.
+    share = rows["no_interval"].fillna(0)
+    no_ci = bool(((share > 0) & (share < 1)).any())
+    no_mle = bool((rows["no_mle"] > 0).any())
+    header = (f"{'n':>8}  {'mean':>10}  {'bias':>10}  {'RMSE':>9}  {'sqrt(CRLB)':>10}  "
+              f"{'eff.':>6}  {'cover ± MCSE':>13}")  # fmt: skip
+    header += f"  {'no CI':>6}" * no_ci + f"  {'no MLE':>6}" * no_mle
+    table = [f"{name} ({estimator.upper()}), {against} {truth:.6g}, {slope}", header]
+    for _, r in rows.iterrows():
+        cover = (
+            f"{r['coverage']:.3f} ± {r['coverage_mcse']:.3f}"
+            if np.isfinite(r["coverage"])
+            else "n/a"
+        )
+        line = (
+            f"{int(r['size']):>8,}  {_cell(r['mean'], '.5g', 10)}  {_cell(r['bias'], '.3g', 10)}  "
+            f"{_cell(r['rmse'], '.3g', 9)}  {_cell(np.sqrt(r['crlb']), '.3g', 10)}  "
+            f"{_cell(r['efficiency'], '.2f', 6)}  {cover:>13}"
+        )
+        line += f"  {_percent(r['no_interval'])}" * no_ci + f"  {_percent(r['no_mle'])}" * no_mle
+        table.append(line)
+    reasons: dict[str, list[str]] = {}  # one note per reason, naming every column it empties
+    for key, label in _NA_LABELS:
+        if key in unavailable:
+            reasons.setdefault(unavailable[key], []).append(label)
+    notes = [f"n/a {', '.join(labels)}: {why}" for why, labels in reasons.items()]
+    if no_ci:
+        notes.append(
+            "cover is over the replicates with a Wald interval; 'no CI' is the share with "
+            "none (an estimate on the boundary of the parameter space, e.g. p = 0, has no "
+            "standard error)"
+        )
+    if no_mle:
+        example = next(iter(result.no_mle.items()), None)
+        why = f"; e.g. at n = {example[0]:,}: {example[1]}" if example else ""
+        notes.append(
+            "'no MLE' is the share of replicates whose MLE does not exist (a single fit "
+            f"refuses such data); the row's other numbers are over the rest{why}"
+        )
+    if isinstance(fit["note"], str) and np.isfinite(fit["slope"]):
+        notes.append(f"slope: {fit['note']}")
+    return table, notes
+
+
+# The summary's NaN columns, in the order the notes name them, with their console labels.
+_NA_LABELS = [("mean", "mean, bias, RMSE"), ("crlb", "sqrt(CRLB)"), ("efficiency", "eff."),
+              ("coverage", "cover"), ("slope", "RMSE slope")]  # fmt: skip
+
+
+def _cell(value: float, fmt: str, width: int) -> str:
+    """A number right-aligned in ``width``, or ``n/a`` where it is not finite."""
+    text = format(value, fmt) if np.isfinite(value) else "n/a"
+    return f"{text:>{width}}"
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:>5.1f}%" if np.isfinite(value) else f"{'n/a':>6}"
+
+
+def _sizes(sizes: list[int]) -> str:
+    """``n = 100, 1,000`` or, for many, ``7 sizes, n = 100 .. 10,000``."""
+    if len(sizes) > 4:
+        return f"{len(sizes)} sizes, n = {sizes[0]:,} .. {sizes[-1]:,}"
+    return "n = " + ", ".join(f"{s:,}" for s in sizes)
+
+
+def _wrap(text: str, indent: str) -> str:
+    """A note wrapped to the console width, continuation lines indented under it."""
+    import textwrap
+
+    return textwrap.fill(text, width=100, initial_indent=indent, break_on_hyphens=False,
+                         subsequent_indent=indent + "    ")  # fmt: skip
 
 
 def _prefix(estimator: str) -> str:
