@@ -51,13 +51,12 @@ def from_experiment(name: str, uri: str | None = None):
     """Rows from the runs of an MLflow experiment (children of sweeps included)."""
     import pandas as pd
 
-    from runner.io.tracking import MlflowTracker
+    from runner.io.tracking import MlflowTracker, sqlite_path
 
     tracker = MlflowTracker(uri, name)
-    if tracker.uri.startswith("sqlite:///"):
-        store = Path(tracker.uri[len("sqlite:///") :])
-        if not store.is_file():  # MLflow would create an empty store and find nothing
-            raise SystemExit(f"error: there is no MLflow store at {store}")
+    store = sqlite_path(tracker.uri)
+    if store is not None and not store.is_file():  # MLflow would make an empty one
+        raise SystemExit(f"error: there is no MLflow store at {store}")
     client = tracker.client()
     experiment = client.get_experiment_by_name(name)
     if experiment is None:

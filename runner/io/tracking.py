@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import socket
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from runner.errors import TrackingError
 
+try:  # POSIX: serialises the first creation of an SQLite store across processes
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no cross-process lock
+    fcntl = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
     from runner.stats.result import Fit
 
 DEFAULT_STORE = Path("outputs") / "mlflow.db"
@@ -70,6 +81,15 @@ def resolve_uri(uri: str | None) -> str:
     return f"sqlite:///{DEFAULT_STORE.resolve()}"
 
 
+def uri_source(uri: str | None) -> str:
+    """Where ``resolve_uri(uri)`` found its URI, named as the user set it (for messages)."""
+    if uri:
+        return "tracking.uri"
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return "MLFLOW_TRACKING_URI"
+    return "the default store"
+
+
 PARENT_RUN_ENV = "RUNNER_MLFLOW_PARENT_RUN_ID"  # set by the sweep callback for its jobs
 PARENT_URI_ENV = "RUNNER_MLFLOW_PARENT_URI"
 
@@ -83,11 +103,22 @@ class MlflowTracker:
 
     def __init__(self, uri: str | None = None, experiment: str = "mle-runner"):
         self.uri = resolve_uri(uri)
+        self.source = uri_source(uri)
         self.experiment = experiment
 
-    def client(self):
-        """An MlflowClient on this store, after a fast reachability check; quiet logs."""
+    def client(self, *, write: bool = False) -> MlflowClient:
+        """An MlflowClient on this store, once the URI, the server or the SQLite file has
+        been checked (a bad one otherwise costs minutes of MLflow retries); quiet logs.
+
+        A fresh SQLite store gets its schema here, under a lock held across processes:
+        parallel jobs creating it at once collide in MLflow's migrations. ``write=True``
+        also refuses an existing store that cannot be written (readers may still read it).
+        """
+        check_uri(self.uri, self.source)
         check_reachable(self.uri)
+        store = sqlite_path(self.uri)
+        if store is not None:
+            check_store(store, self.source, write=write)
         for key, value in _HTTP_BOUNDS.items():
             os.environ.setdefault(key, value)
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -97,11 +128,23 @@ class MlflowTracker:
 
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        return MlflowClient(tracking_uri=self.uri)
+        if store is None or _has_schema(store):
+            return MlflowClient(tracking_uri=self.uri)
+        try:
+            with store_lock(store, exclusive=True):
+                client = MlflowClient(tracking_uri=self.uri)
+                # MLflow builds the store, schema included, on the first call: make it now.
+                retry(client.search_experiments, max_results=1)
+        except Exception as exc:
+            raise TrackingError(
+                f"could not create the MLflow store {store.absolute()} ({self.source}): "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        return client
 
     def log_run(self, *, params, metrics, steps, run_dir, run_name, tags, status="FINISHED"):
         try:
-            client = self.client()
+            client = self.client(write=True)
             experiment_id = self.experiment_id(client)
             run = retry(client.create_run, experiment_id, run_name=run_name,
                         tags={**tags, **self._parent_tag()})  # fmt: skip
@@ -116,15 +159,18 @@ class MlflowTracker:
                 if hydra_dir.is_dir():
                     retry(client.log_artifacts, run_id, str(hydra_dir), artifact_path="config")
                 final = status
+            except KeyboardInterrupt:
+                final = "KILLED"  # Ctrl-C while logging: the run says so, then the job stops
+                raise
             finally:
                 retry(client.set_terminated, run_id, status=final)
         except TrackingError:
             raise
         except Exception as exc:  # MLflow raises many types; all mean "not logged"
             raise TrackingError(
-                f"could not log to MLflow at {self.uri}: {type(exc).__name__}: {exc}"
+                f"could not log to MLflow at {shown_uri(self.uri)}: {type(exc).__name__}: {exc}"
             ) from exc
-        return f"MLflow run {run_id} in experiment {self.experiment!r} ({self.uri})"
+        return f"MLflow run {run_id} in experiment {self.experiment!r} ({shown_uri(self.uri)})"
 
     def _parent_tag(self) -> dict[str, str]:
         parent = os.environ.get(PARENT_RUN_ENV)
@@ -132,20 +178,253 @@ class MlflowTracker:
             return {"mlflow.parentRunId": parent}
         return {}
 
-    def experiment_id(self, client) -> str:
+    def experiment_id(self, client: MlflowClient) -> str:
+        """The experiment's id, created if new: under the store's lock on SQLite, so jobs
+        starting together on a fresh store make one experiment, not a crash."""
         found = retry(client.get_experiment_by_name, self.experiment)
         if found is not None:
             return found.experiment_id
         location = None
         if self.uri == f"sqlite:///{DEFAULT_STORE.resolve()}":
             location = DEFAULT_ARTIFACTS.resolve().as_uri()
-        try:
-            return client.create_experiment(self.experiment, artifact_location=location)
-        except Exception:  # created meanwhile by a parallel job
+        store = sqlite_path(self.uri)
+        with store_lock(store, exclusive=True) if store is not None else nullcontext():
             found = retry(client.get_experiment_by_name, self.experiment)
-            if found is None:
-                raise
-            return found.experiment_id
+            if found is not None:  # made by another job while this one waited
+                return found.experiment_id
+            try:
+                return client.create_experiment(self.experiment, artifact_location=location)
+            except Exception:  # created meanwhile by a parallel job (through a server)
+                found = retry(client.get_experiment_by_name, self.experiment)
+                if found is None:
+                    raise
+                return found.experiment_id
+
+
+# ---- which stores the runner can use ----------------------------------------------------
+# MLflow's own tracking stores (mlflow/tracking/_tracking_service/utils.py): a SQLAlchemy
+# database as ENGINE or ENGINE+DRIVER, an HTTP server, Databricks, and the file store for a
+# path or file: URI (refused since MLflow 3.13 unless MLFLOW_ALLOW_FILE_STORE is true).
+_DB_ENGINES = ("sqlite", "postgresql", "mysql", "mssql")
+_DB_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
+_SQLITE = re.compile(r"sqlite(\+[^:/]+)?://(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_USE = "give sqlite:///PATH.db, http(s)://HOST:PORT, or leave it unset for outputs/mlflow.db"
+_HINTS = {
+    "postgres": "PostgreSQL is postgresql://",
+    "sqlite3": "SQLite is sqlite:///PATH.db",
+    "uc": "Unity Catalog is a model registry, not a tracking store",
+    "databricks-uc": "Unity Catalog is a model registry, not a tracking store",
+}
+
+
+def check_uri(uri: str, source: str = "tracking.uri") -> None:
+    """Refuse, before MLflow is imported, a URI MLflow would refuse or misread: a word with
+    no scheme becomes a file-store folder (refused by MLflow 3.13+), ``outputs/mlflow.db``
+    a folder named mlflow.db, an unknown scheme a message about the model registry."""
+    label = f"{source} {uri!r}"
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.lower()
+    if uri in ("databricks-uc", "uc"):
+        scheme = uri
+    if uri == "databricks" or scheme == "databricks":
+        return
+    if scheme in ("http", "https"):
+        if not parsed.hostname:
+            raise TrackingError(f"{label} names no server: give http(s)://HOST:PORT")
+        try:
+            _ = parsed.port  # urllib raises on a port that is not a number
+        except ValueError:
+            raise TrackingError(f"{label} has no valid port: give http(s)://HOST:PORT") from None
+        return
+    engine, _, driver = scheme.partition("+")
+    if engine in _DB_ENGINES and "+" not in driver:
+        if engine == "sqlite":
+            match = _SQLITE.fullmatch(uri)
+            if not match or not (match["rest"] == "" or match["rest"].startswith("/")):
+                raise TrackingError(
+                    f"{label} is not an SQLite URI MLflow can open: write sqlite:///PATH.db "
+                    "for a path relative to the current folder, sqlite:////PATH.db for an "
+                    "absolute one, or leave it unset for outputs/mlflow.db"
+                )
+        return
+    if len(scheme) <= 1 or scheme == "file":  # a path (or a Windows drive), or file:
+        _check_file_store(uri, label, scheme)
+        return
+    if scheme in _plugin_schemes():
+        return
+    hint = _HINTS.get(scheme)
+    if hint is None and re.fullmatch(r"[\w.-]+:\d+(/.*)?", uri):
+        hint = f"a server is http://{uri}"
+    raise TrackingError(
+        f"{label} is not a tracking store the runner can use: MLflow has no tracking store "
+        f"for the scheme '{scheme}:'" + (f" ({hint})" if hint else "") + f"; {_USE}"
+    )
+
+
+def _check_file_store(uri: str, label: str, scheme: str) -> None:
+    """A path or file: URI is MLflow's file store: refused unless opted into, and never
+    used for what is plainly meant as an SQLite file."""
+    path = unquote(urlparse(uri).path) if scheme == "file" else uri
+    folder = Path(path).absolute()
+    if folder.suffix.lower() in (".db", ".sqlite", ".sqlite3"):
+        raise TrackingError(
+            f"{label} is a path, which MLflow would use as the folder {folder} of its file "
+            f"store, not as an SQLite file: write sqlite:///{path} (sqlite:/// then the path)"
+        )
+    if re.fullmatch(r"[\w.-]+:\d+(/.*)?", uri):  # 127.0.0.1:5000 parses as a path
+        raise TrackingError(
+            f"{label} is not a tracking store the runner can use: it has no scheme, so "
+            f"MLflow would read it as a folder; a server is http://{uri}"
+        )
+    if os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").strip().lower() in ("true", "1"):
+        return  # the user opted into MLflow's file store: a folder of YAML files
+    raise TrackingError(
+        f"{label} is not a tracking store the runner can use: MLflow would read it as the "
+        f"folder {folder} of its file store, which MLflow 3.13+ refuses unless "
+        f"MLFLOW_ALLOW_FILE_STORE=true; {_USE} (or set MLFLOW_ALLOW_FILE_STORE=true to use "
+        "the file store)"
+    )
+
+
+def _plugin_schemes() -> set[str]:
+    """Schemes that installed MLflow plugins add (entry point group mlflow.tracking_store)."""
+    from importlib.metadata import entry_points
+
+    try:
+        return {entry.name.lower() for entry in entry_points(group="mlflow.tracking_store")}
+    except Exception:  # a broken distribution's metadata: no plugins, as far as we can tell
+        return set()
+
+
+def shown_uri(uri: str) -> str:
+    """``uri`` with any password replaced by ``***``: messages end up in logs."""
+    parsed = urlparse(uri)
+    if not parsed.password:
+        return uri
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return parsed._replace(netloc=netloc).geturl()
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The file an ``sqlite:///`` URI names (relative to the current folder, as SQLite
+    reads it); None for other stores and for in-memory or ``uri=true`` databases."""
+    match = _SQLITE.fullmatch(uri)
+    if not match or not match["rest"].startswith("/"):
+        return None
+    database, _, query = match["rest"][1:].partition("?")
+    if database in ("", ":memory:") or "uri=true" in query.lower():
+        return None
+    return Path(unquote(database))  # SQLAlchemy unquotes the database part too
+
+
+def check_store(path: Path, source: str = "tracking.uri", *, write: bool = False) -> None:
+    """Refuse, with the reason, an SQLite store that cannot be opened (MLflow retries that
+    for ~107 s); create its folder when it can be, as MLflow does (outputs/ on a fresh
+    clone). ``write``: an existing store must be writable too."""
+    shown = path.absolute()
+    where = f"the MLflow store {shown} ({source})"
+    if shown.is_dir():
+        raise TrackingError(
+            f"cannot use {where}: it is a folder, not an SQLite file (give a file in it, "
+            f"e.g. sqlite:///{shown / 'mlflow.db'})"
+        )
+    if shown.exists():
+        problem = _existing_store_problem(shown, write)
+        if problem:
+            raise TrackingError(f"cannot {'write to' if write else 'open'} {where}: {problem}")
+        return
+    problem = _new_file_problem(shown.parent)
+    if problem:
+        raise TrackingError(f"cannot create {where}: {problem}")
+
+
+def _existing_store_problem(path: Path, write: bool) -> str | None:
+    """Why an existing file cannot serve as the store; None if it can."""
+    if not path.is_file():
+        return "it is not a regular file"
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    if header and header != _SQLITE_HEADER[: len(header)]:
+        return "it is not an SQLite database"
+    if not write:
+        return None
+    try:
+        os.close(os.open(path, os.O_RDWR))
+    except OSError as exc:
+        return f"it cannot be written ({exc.strerror or exc})"
+    # SQLite writes a journal file beside the store: the folder must take new files.
+    return _writable_folder_problem(path.parent)
+
+
+def _new_file_problem(folder: Path) -> str | None:
+    """Why no file can be created in ``folder`` (made first if missing); None if one can."""
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if existing != folder:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"its folder {folder} cannot be created ({exc.strerror or exc})"
+    return _writable_folder_problem(folder)
+
+
+def _writable_folder_problem(folder: Path) -> str | None:
+    """Try it: as root, permission bits say nothing, and /proc or a read-only mount only
+    refuse when a file is actually created."""
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".mlflow-probe-", dir=folder)
+    except OSError as exc:
+        return f"the folder {folder} does not accept new files ({exc.strerror or exc})"
+    os.close(handle)
+    os.unlink(probe)
+    return None
+
+
+def _has_schema(store: Path) -> bool:
+    """Whether the store has been created, waiting first for a process creating it now.
+
+    Every runner creates a store under the exclusive lock, before the file exists, so a
+    non-empty file seen under the shared lock is complete. A store with its schema pays a
+    stat and a shared lock; no lock file is created for it.
+    """
+    if not store.is_file() or store.stat().st_size == 0:
+        return False
+    with store_lock(store, exclusive=False, create=False):
+        return store.stat().st_size > 0
+
+
+@contextmanager
+def store_lock(store: Path, *, exclusive: bool, create: bool = True) -> Iterator[None]:
+    """Hold ``flock`` on ``<store>.lock`` (across processes, and across threads that each
+    take it). Without a lock file that can be opened (a read-only folder, Windows) it
+    yields unlocked: nobody can be creating a store there."""
+    fd = _open_lock(store.with_name(store.name + ".lock"), create)
+    if fd is None:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _open_lock(path: Path, create: bool) -> int | None:
+    if fcntl is None:  # pragma: no cover
+        return None
+    for flags in ((os.O_RDWR | os.O_CREAT) if create else os.O_RDWR, os.O_RDONLY):
+        try:
+            return os.open(path, flags, 0o666)
+        except OSError:
+            continue
+    return None
 
 
 def retry(call, *args, attempts: int = 6, **kwargs):
@@ -234,15 +513,25 @@ def _param_value(value: Any) -> str:
 
 
 def check_reachable(uri: str, timeout: float = 3.0) -> None:
-    """Fail fast, with the reason, when an HTTP tracking server does not answer."""
+    """Fail fast, with the reason, when an HTTP tracking server or a database server does
+    not answer (MLflow retries both for minutes)."""
     parsed = urlparse(uri)
-    if parsed.scheme not in ("http", "https"):
-        return
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    scheme = parsed.scheme.lower()
+    engine = scheme.partition("+")[0]
     try:
-        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+        host, port = parsed.hostname, parsed.port
+    except ValueError:  # several hosts, or no number after the colon: MLflow will say
+        return
+    if scheme in ("http", "https"):
+        port = port or (443 if scheme == "https" else 80)
+        what = f"the MLflow tracking server at {shown_uri(uri)}"
+    elif engine in _DB_PORTS and host:  # no host: a local socket, nothing to check here
+        port = port or _DB_PORTS[engine]
+        what = f"the database server {host}:{port} of {shown_uri(uri)}"
+    else:
+        return
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
             pass
     except OSError as exc:
-        raise TrackingError(
-            f"the MLflow tracking server at {uri} is not reachable ({exc.strerror or exc})"
-        ) from None
+        raise TrackingError(f"{what} is not reachable ({exc.strerror or exc})") from None

@@ -39,7 +39,7 @@ class SweepCallback(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         self.tracker = MlflowTracker(config.tracking.uri, config.tracking.experiment)
         try:
-            self.client = self.tracker.client()
+            self.client = self.tracker.client(write=True)
             experiment_id = self.tracker.experiment_id(self.client)
             overrides = " ".join(config.hydra.overrides.task)
             run = retry(
