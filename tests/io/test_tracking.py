@@ -126,3 +126,18 @@ def test_a_job_logs_everything_through_a_locked_store(tmp_path, monkeypatch, no_
     history = client.get_metric_history(run.info.run_id, "trace.loglik")
     assert [(m.step, m.value) for m in history] == [(0, -3.0), (1, -1.5)]
     assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["results.json"]
+
+
+def test_ctrl_c_while_logging_leaves_the_run_killed(tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MlflowClient, "log_artifact", interrupted)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with pytest.raises(KeyboardInterrupt):
+        log_one(MlflowTracker(uri, "stopped"), tmp_path / "run")
+    client = MlflowClient(tracking_uri=uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("stopped").experiment_id])
+    assert run.info.status == "KILLED"
