@@ -274,7 +274,7 @@ def fit_validated(
         k: (np.asarray(v, dtype=float) if np.ndim(v) else float(v))
         for k, v in outcome.theta.items()
     }
-    why = fam.check_estimate(theta, {p.name for p in problem.free})
+    why = fam.check_estimate(theta, {p.name for p in problem.free}, stats)
     if why:
         raise DataError(why)
     if not all(np.all(np.isfinite(v)) for v in theta.values()):
@@ -522,7 +522,10 @@ def _score_at(fam, problem, theta, boundary) -> tuple[dict[str, float], float | 
         for name, v in zip(p.component_names(), g, strict=True):
             flat[name] = float(v)
     values = np.array(list(flat.values()))
-    norm = float(np.linalg.norm(values)) if values.size and np.all(np.isfinite(values)) else None
+    norm = None
+    if values.size and np.all(np.isfinite(values)):
+        with np.errstate(over="ignore"):  # a norm past 1.8e308 is infinite, not a warning
+            norm = float(np.linalg.norm(values))
     return flat, norm
 
 

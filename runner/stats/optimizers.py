@@ -6,10 +6,18 @@ update. It knows nothing of which family it is maximizing; the family's constrai
 turned into bijections before it was called. Iterative optimizers record a trace
 (iteration, log-likelihood, gradient norm, parameter values) so the climb to the maximum
 can be plotted.
+
+Every setting an optimizer accepts takes effect. A setting that none of its stages would
+use (``optimizer=auto optimizer.method=Powell`` for a family it solves in closed form,
+``optimizer.starts`` where no EM runs) is refused with a ``ConfigError`` that says why and
+what to choose instead: a setting that is accepted and silently dropped makes a user
+believe they compared two methods when they compared one with itself.
 """
 
 from __future__ import annotations
 
+import itertools
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from runner.errors import ConfigError, DataError
-from runner.stats.registry import build
+from runner.stats.registry import build, init_parameters
 
 
 class Problem(Protocol):
@@ -27,6 +35,8 @@ class Problem(Protocol):
     n: int
     has_gradient: bool
     label: str
+    fixed: dict[str, Any]  # parameters held at given values (model.fixed)
+    init: dict[str, Any]  # a starting point the user gave (optimizer.init), maybe partial
 
     def value(self, z: np.ndarray) -> float: ...
 
@@ -74,6 +84,56 @@ class Optimizer(ABC):
         return {}
 
 
+def _tolerance(value: Any) -> float:
+    """``optimizer.tol`` as a float > 0 (the jobs layer checks the config; this, the API)."""
+    try:
+        tol = float(value)
+    except (TypeError, ValueError):
+        tol = float("nan")
+    if isinstance(value, bool) or not (np.isfinite(tol) and tol > 0):
+        raise ConfigError(f"optimizer.tol = {value!r}: expected a number > 0")
+    return tol
+
+
+def _count(name: str, value: Any) -> int:
+    """An iteration or start count as an int >= 1 (a float like 100.0 is accepted)."""
+    try:
+        ok = not isinstance(value, bool) and float(value).is_integer() and value >= 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"optimizer.{name} = {value!r}: expected an integer >= 1")
+    return int(value)
+
+
+def _given(problem: Problem, name: str) -> dict[str, Any]:
+    """``problem.fixed`` or ``problem.init`` (empty for a problem that has none)."""
+    return dict(getattr(problem, name, None) or {})
+
+
+def _value_and_grad(problem: Problem, z: np.ndarray) -> tuple[float, np.ndarray]:
+    """``problem.value_and_grad``, with one-sided differences where the central difference
+    of a family without a score straddles the edge of the region the data allow (the
+    uniform's low at min(x): -inf on one side, so the central difference is -inf or NaN).
+    The difference from the side that is inside gives the slope the climb needs."""
+    value, grad = problem.value_and_grad(z)
+    grad = np.asarray(grad, dtype=float)
+    if problem.has_gradient or not np.isfinite(value) or np.all(np.isfinite(grad)):
+        return value, grad
+    grad = grad.copy()
+    for i in np.flatnonzero(~np.isfinite(grad)):
+        step = np.zeros_like(z)
+        step[i] = 1e-6 * max(1.0, abs(z[i]))
+        up, down = problem.value(z + step), problem.value(z - step)
+        if np.isfinite(up):
+            grad[i] = (up - value) / step[i]
+        elif np.isfinite(down):
+            grad[i] = (value - down) / step[i]
+        else:  # hemmed in on both sides: no direction to offer
+            grad[i] = 0.0
+    return value, grad
+
+
 def _record(problem: Problem, iteration: int, z: np.ndarray, value: float, grad) -> dict:
     """One trace row: the log-likelihood, the gradient norm in z, the natural parameters."""
     row = {
@@ -91,8 +151,23 @@ class ClosedForm(Optimizer):
     name = "closed_form"
 
     def maximize(self, problem):
+        init = _given(problem, "init")
+        if init:
+            raise ConfigError(
+                f"optimizer.init = {init}: closed_form solves the score equations exactly and "
+                "starts from nowhere, so a starting point would have no effect; drop "
+                "optimizer.init, or choose optimizer=newton, scipy or gradient_ascent to "
+                "start from it"
+            )
         theta = problem.closed_form()
         if theta is None:
+            fixed = _given(problem, "fixed")
+            if fixed:
+                raise ConfigError(
+                    f"{problem.label} has no closed-form MLE with {', '.join(fixed)} held "
+                    "(model.fixed): the closed form solves for every parameter at once; use "
+                    "optimizer=auto or optimizer=newton"
+                )
             raise ConfigError(
                 f"{problem.label} has no closed-form MLE here; use optimizer=auto, "
                 "optimizer=scipy or optimizer=newton"
@@ -102,7 +177,18 @@ class ClosedForm(Optimizer):
 
 class Scipy(Optimizer):
     """``scipy.optimize.minimize`` on ``-loglik / n`` (per-observation scale, so tolerances
-    mean the same at every sample size), with the analytic gradient where there is one."""
+    mean the same at every sample size), with the analytic gradient where there is one.
+
+    Where the family has no score, gradient-based methods get the problem's central
+    differences (one-sided at the edge of the support), not scipy's forward differences:
+    those step outside the support of a family like the uniform and come back NaN, and
+    methods that need a gradient (Newton-CG, the trust-region ones) would refuse to run.
+    Options a method does not know (``maxiter`` for TNC, which counts function
+    evaluations) are refused: scipy itself only warns and carries on without them.
+    Whatever else scipy warns about during the run is kept in the outcome's message, not
+    printed. A "success" from which a line search along the score still climbs (a stall
+    against an edge where the likelihood is -inf) is reported as not converged.
+    """
 
     name = "scipy"
     _USES_GRADIENT = frozenset(
@@ -112,7 +198,9 @@ class Scipy(Optimizer):
             "trust-ncg", "trust-krylov", "trust-exact", "trust-constr",
         )
     )  # fmt: skip
-    _NEEDS_HESSIAN = frozenset({"dogleg", "trust-ncg", "trust-krylov", "trust-exact"})
+    # Given the problem's Hessian (analytic, or differences of the gradient or value): for
+    # Newton-CG it replaces scipy's differences of a gradient that may itself be numerical.
+    _USES_HESSIAN = frozenset({"newton-cg", "dogleg", "trust-ncg", "trust-krylov", "trust-exact"})
 
     def __init__(
         self,
@@ -121,27 +209,34 @@ class Scipy(Optimizer):
         maxiter: int | None = None,
         options: dict[str, Any] | None = None,
     ):
+        if not isinstance(method, str) or not method:
+            raise ConfigError(
+                f"optimizer.method = {method!r}: expected the name of a "
+                "scipy.optimize.minimize method (L-BFGS-B, BFGS, Nelder-Mead, Powell, ...)"
+            )
         self.method = method
-        self.tol = tol
-        self.maxiter = maxiter
+        self.tol = None if tol is None else _tolerance(tol)
+        self.maxiter = None if maxiter is None else _count("maxiter", maxiter)
         self.extra = dict(options or {})
 
     def options(self):
         return {"method": self.method, "tol": self.tol, "maxiter": self.maxiter}
 
     def maximize(self, problem):
-        from scipy.optimize import minimize
+        from scipy.optimize import OptimizeWarning, minimize
 
         scale = 1.0 / max(problem.n, 1)
         method = self.method.lower()
-        use_grad = problem.has_gradient and method in self._USES_GRADIENT
+        # Without a score, the problem's central differences (one-sided at the edge of the
+        # support, where scipy's own forward differences step outside it and return NaN).
+        use_grad = method in self._USES_GRADIENT
 
         def negative(z):
             value = problem.value(z)
             return -value * scale if np.isfinite(value) else np.inf
 
         def negative_with_grad(z):
-            value, grad = problem.value_and_grad(z)
+            value, grad = _value_and_grad(problem, z)
             if not np.isfinite(value) or not np.all(np.isfinite(grad)):
                 return np.inf, np.zeros_like(z)
             return -value * scale, -grad * scale
@@ -150,7 +245,7 @@ class Scipy(Optimizer):
 
         def callback(*args):
             z = np.asarray(getattr(args[0], "x", args[0]), dtype=float)
-            value, grad = problem.value_and_grad(z)
+            value, grad = _value_and_grad(problem, z)
             trace.append(_record(problem, len(trace), z, value, grad))
 
         kwargs: dict[str, Any] = {"method": self.method, "tol": self.tol}
@@ -159,29 +254,118 @@ class Scipy(Optimizer):
             fun = negative_with_grad
         else:
             fun = negative
-        if method in self._NEEDS_HESSIAN:
+        if method in self._USES_HESSIAN:
             kwargs["hess"] = lambda z: -problem.hessian(z) * scale
         options = dict(self.extra)
         if self.maxiter is not None:
             options["maxiter"] = self.maxiter
         z0 = problem.start()
         callback(z0)
-        try:
-            result = minimize(fun, z0, options=options, callback=callback, **kwargs)
-        except ValueError as exc:  # unknown method, bad option
-            raise ConfigError(f"scipy.optimize.minimize refused the settings: {exc}") from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.filterwarnings("error", "Unknown solver options", OptimizeWarning)
+            try:
+                result = minimize(fun, z0, options=options, callback=callback, **kwargs)
+            except OptimizeWarning as exc:  # an option the method would silently drop
+                unknown = str(exc).partition(":")[2].strip() or str(sorted(options))
+                raise ConfigError(
+                    f"scipy's {self.method} does not take the option(s) {unknown}, so they "
+                    f"would have no effect (scipy: {exc}); drop them, or choose another "
+                    "optimizer.method"
+                ) from None
+            except ValueError as exc:  # unknown method, bad option
+                raise ConfigError(f"scipy.optimize.minimize refused the settings: {exc}") from None
         iterations = int(getattr(result, "nit", 0) or getattr(result, "nfev", 0))
         final = problem.flat(problem.theta(result.x))
         if any(trace[-1].get(k) != v for k, v in final.items()):
             callback(result.x)
+        converged, message = bool(result.success), str(result.message)
+        end = np.asarray(result.x, dtype=float)
+        if not converged and _at_edge(problem, end, scale):
+            converged = True
+            message += f"; {EDGE}"
+        elif converged:
+            gain = _gain_along_score(problem, end, scale)
+            if gain > 1e-4:  # 0.1 per 1000 observations: far beyond any method's tolerance
+                converged = False
+                message += (
+                    f"; but a step along the score still raises the log-likelihood by "
+                    f"{gain:.3g} per observation, so this is no maximum"
+                )
+        said = sorted({str(w.message) for w in caught})
+        if said:
+            message += "; scipy warned: " + "; ".join(said)
         return Outcome(
-            problem.theta(result.x),
-            f"scipy:{self.method}",
-            iterations,
-            bool(result.success),
-            str(result.message),
-            trace,
+            problem.theta(result.x), f"scipy:{self.method}", iterations, converged, message, trace
         )
+
+
+# Where a numerical optimizer stops at the edge of the parameters the data allow.
+EDGE = (
+    "the maximum is at the edge of the parameters the data allow: every step uphill, however "
+    "short, gives some observation zero likelihood"
+)
+
+
+def _blocked(problem: Problem, z: np.ndarray, value: float, grad: np.ndarray) -> np.ndarray:
+    """Coordinates in which the log-likelihood rises, but any step uphill, however short,
+    leaves the region where every observation has positive likelihood (the uniform's
+    ``low`` at ``min(x)``). A maximum there is a maximum with a non-zero score, which a
+    search for a zero of the score never reports; Newton and gradient ascent hold these
+    coordinates and go on in the others. Consulted only after the optimizer's own steps
+    failed, so the probe (1e-10 relative) is far longer than the distance to the edge.
+
+    The maximum must also be attained: the log-likelihood has to reach the edge with a
+    finite slope. Where it instead rises without bound towards the edge (uniform with
+    high held at the value all the data share: -n log(high - low), low -> high), the
+    slope from inside over one probe length is about twice that over two, not equal, and
+    the coordinate is not held: no maximum is claimed at a spike."""
+    blocked = np.zeros(np.shape(z), dtype=bool)
+    if not np.isfinite(value):
+        return blocked
+    for i in np.flatnonzero(np.isfinite(grad) & (grad != 0)):
+        step = np.zeros(np.shape(z))
+        step[i] = np.sign(grad[i]) * 1e-10 * max(1.0, abs(float(z[i])))
+        if problem.value(z + step) != -np.inf:
+            continue
+        near = (value - problem.value(z - step)) / abs(step[i])
+        far = (value - problem.value(z - 2 * step)) / (2 * abs(step[i]))
+        blocked[i] = bool(np.isfinite(near) and np.isfinite(far) and 0 < near <= 1.25 * far)
+    return blocked
+
+
+def _gain_along_score(problem: Problem, z: np.ndarray, scale: float) -> float:
+    """The most a line search along the score (held edge coordinates left out) raises the
+    log-likelihood from ``z``, per observation: ~0 at a maximum, whatever the method's
+    tolerance. scipy's line searches can stall against an edge where the likelihood is
+    -inf and report success by a small relative change of the objective (L-BFGS-B's
+    factr test) while a step along the score still climbs a long way. Steps of every
+    length from ``max(1, |z|)`` down (no scale is assumed)."""
+    value, grad = _value_and_grad(problem, z)
+    if not np.isfinite(value):
+        return float("inf")
+    grad = np.where(_blocked(problem, z, value, grad), 0.0, np.nan_to_num(grad))
+    norm = float(np.linalg.norm(grad))
+    if norm == 0:
+        return 0.0
+    direction = grad / norm
+    reach = max(1.0, float(np.max(np.abs(z), initial=0.0)))
+    best = 0.0
+    for k in range(41):
+        trial = problem.value(z + reach * 2.0**-k * direction)
+        if np.isfinite(trial):
+            best = max(best, trial - value)
+    return best * scale
+
+
+def _at_edge(problem: Problem, z: np.ndarray, scale: float) -> bool:
+    """True if every coordinate the score still pushes is held by the edge of the region
+    the data allow (``_blocked``): a maximum on that edge."""
+    value, grad = _value_and_grad(problem, z)
+    pushing = np.abs(np.nan_to_num(grad)) * scale > 1e-7
+    if not pushing.any():
+        return False
+    return bool(np.all(_blocked(problem, z, value, grad)[pushing]))
 
 
 class Newton(Optimizer):
@@ -189,7 +373,9 @@ class Newton(Optimizer):
 
     Each step solves ``H d = -g``; where ``H`` is not negative definite (far from the
     maximum) the step falls back to the gradient direction. The step is halved until the
-    log-likelihood does not decrease, so every iteration climbs.
+    log-likelihood does not decrease, so every iteration climbs. Where no step helps
+    because the uphill direction leaves the region the data allow, those coordinates are
+    held at that edge (``_blocked``) and the others solved on.
     """
 
     name = "newton"
@@ -200,8 +386,8 @@ class Newton(Optimizer):
             raise ConfigError(
                 f"optimizer.hessian = {hessian!r}: choose one of {', '.join(self.HESSIANS)}"
             )
-        self.tol = tol
-        self.maxiter = maxiter
+        self.tol = _tolerance(tol)
+        self.maxiter = _count("maxiter", maxiter)
         self.hessian = hessian
 
     def options(self):
@@ -220,30 +406,49 @@ class Newton(Optimizer):
 
     def maximize(self, problem):
         z = problem.start()
-        value, grad = problem.value_and_grad(z)
+        value, grad = _value_and_grad(problem, z)
         trace = [_record(problem, 0, z, value, grad)]
         scale = 1.0 / max(problem.n, 1)
         hessian = self._hessian_of(problem)
+        blocked = np.zeros(problem.dim, dtype=bool)  # coordinates held at the data's edge
+        pushed = np.zeros(problem.dim)  # the score's sign when each was held
         message = f"reached maxiter={self.maxiter}"
-        for iteration in range(1, self.maxiter + 1):
-            if np.max(np.abs(grad)) * scale < self.tol:
-                message = "the score is zero (within tol) at the estimate"
+        iteration = 0
+        while iteration < self.maxiter:
+            free = ~blocked
+            if np.max(np.abs(grad[free]), initial=0.0) * scale < self.tol:
+                message = (
+                    EDGE if blocked.all() else "the score is zero (within tol) at the estimate"
+                )
                 break
-            step = _newton_step(hessian(z), grad)
+            step = np.zeros_like(z)
+            step[free] = _newton_step(hessian(z)[np.ix_(free, free)], grad[free])
             z_new, value_new, grad_new, halvings = _halve_until_no_worse(problem, z, step, value)
             if halvings < 0:
+                edge = _blocked(problem, z, value, grad) & free
+                if edge.any():  # hold those at the edge; try again in the others
+                    blocked |= edge
+                    pushed[edge] = np.sign(grad[edge])
+                    continue
                 message = "step halving found no point with a higher log-likelihood"
                 break
+            iteration += 1
             z, value, grad = z_new, value_new, grad_new
+            blocked &= np.sign(grad) == pushed  # released where the score turns inward
             trace.append(_record(problem, iteration, z, value, grad))
         # Where halving stalls at machine precision, the score may be zero to ~sqrt(tol).
-        converged = bool(np.max(np.abs(grad)) * scale < max(self.tol, 1e-7))
+        free = ~blocked
+        converged = bool(np.max(np.abs(grad[free]), initial=0.0) * scale < max(self.tol, 1e-7))
+        if converged and blocked.any() and message != EDGE:
+            message += f"; {EDGE} in {int(blocked.sum())} coordinate(s)"
         return Outcome(problem.theta(z), self.name, len(trace) - 1, converged, message, trace)
 
 
 def _newton_step(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
     """Solve ``H d = -g``, with the curvature's signs made negative where ``H`` is not
     negative definite (far from the maximum), so ``d`` always points uphill."""
+    if grad.size == 0:
+        return grad
     if not (np.all(np.isfinite(hess)) and np.all(np.isfinite(grad))):
         return np.nan_to_num(grad) / max(1.0, float(np.max(np.abs(np.nan_to_num(grad)))))
     try:
@@ -257,41 +462,58 @@ def _newton_step(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
 
 class GradientAscent(Optimizer):
     """Plain gradient ascent on the per-observation log-likelihood in unconstrained
-    coordinates. The learning rate is halved whenever a step would go downhill."""
+    coordinates. The learning rate is halved whenever a step would go downhill; where it
+    underflows because the uphill direction leaves the region the data allow, those
+    coordinates are held at that edge and the climb goes on in the others."""
 
     name = "gradient_ascent"
 
     def __init__(self, learning_rate: float = 0.5, tol: float = 1e-6, maxiter: int = 20000):
-        if learning_rate <= 0:
-            raise ConfigError(f"optimizer.learning_rate = {learning_rate}: expected > 0")
-        self.learning_rate = learning_rate
-        self.tol = tol
-        self.maxiter = maxiter
+        try:
+            rate = float(learning_rate)
+        except (TypeError, ValueError):
+            rate = float("nan")
+        if isinstance(learning_rate, bool) or not (np.isfinite(rate) and rate > 0):
+            raise ConfigError(f"optimizer.learning_rate = {learning_rate!r}: expected > 0")
+        self.learning_rate = rate
+        self.tol = _tolerance(tol)
+        self.maxiter = _count("maxiter", maxiter)
 
     def options(self):
         return {"learning_rate": self.learning_rate, "tol": self.tol, "maxiter": self.maxiter}
 
     def maximize(self, problem):
         z = problem.start()
-        value, grad = problem.value_and_grad(z)
+        value, grad = _value_and_grad(problem, z)
         scale = 1.0 / max(problem.n, 1)
         rate = self.learning_rate
         trace = [_record(problem, 0, z, value, grad)]
         every = max(1, self.maxiter // 1000)  # keep traces of long runs to ~1000 rows
+        blocked = np.zeros(problem.dim, dtype=bool)
+        pushed = np.zeros(problem.dim)
         converged, message = False, f"reached maxiter={self.maxiter}"
         for iteration in range(1, self.maxiter + 1):
-            if np.linalg.norm(grad) * scale < self.tol:
-                converged, message = True, "gradient norm below tol"
+            climb = np.where(blocked, 0.0, grad)
+            if np.linalg.norm(climb) * scale < self.tol:
+                converged = True
+                message = EDGE if blocked.any() else "gradient norm below tol"
                 break
-            candidate = z + rate * grad * scale
-            new_value, new_grad = problem.value_and_grad(candidate)
+            candidate = z + rate * climb * scale
+            new_value, new_grad = _value_and_grad(problem, candidate)
             if not np.isfinite(new_value) or new_value < value:
                 rate /= 2
                 if rate < 1e-12:
+                    edge = _blocked(problem, z, value, grad) & ~blocked
+                    if edge.any():  # hold those at the edge; climb on in the others
+                        blocked |= edge
+                        pushed[edge] = np.sign(grad[edge])
+                        rate = self.learning_rate
+                        continue
                     message = "learning rate underflow: no ascent step found"
                     break
                 continue
             z, value, grad = candidate, new_value, new_grad
+            blocked &= np.sign(grad) == pushed
             if iteration % every == 0:
                 trace.append(_record(problem, iteration, z, value, grad))
         else:
@@ -303,16 +525,15 @@ class GradientAscent(Optimizer):
 
 class EM(Optimizer):
     """Expectation-maximization for families that provide an EM update (mixtures), from
-    several starts; the best maximum found is kept and its climb is the trace."""
+    several starts; the best maximum found is kept and its climb is the trace. A user's
+    ``optimizer.init`` is the first start (completed from the data-driven one)."""
 
     name = "em"
 
     def __init__(self, tol: float = 1e-8, maxiter: int = 1000, starts: int = 10, seed: int = 0):
-        if starts < 1:
-            raise ConfigError(f"optimizer.starts = {starts}: expected >= 1")
-        self.tol = tol
-        self.maxiter = maxiter
-        self.starts = starts
+        self.tol = _tolerance(tol)
+        self.maxiter = _count("maxiter", maxiter)
+        self.starts = _count("starts", starts)
         self.seed = seed
 
     def options(self):
@@ -321,14 +542,27 @@ class EM(Optimizer):
     def maximize(self, problem):
         em = problem.em()
         if em is None:
+            fixed = _given(problem, "fixed")
+            if fixed:
+                raise ConfigError(
+                    f"optimizer=em cannot hold {', '.join(fixed)} (model.fixed): its updates "
+                    "move every parameter at once; drop model.fixed, or use optimizer=newton "
+                    "or optimizer=scipy"
+                )
             raise ConfigError(
                 f"optimizer=em needs a family with latent variables (a mixture); "
                 f"{problem.label} has none: use optimizer=auto"
             )
         rng = np.random.default_rng(self.seed)
+        init = _given(problem, "init")
+        starts = em.starts(self.starts, rng)
+        if init:  # the user's start first, completed where it is partial
+            first = next(starts)
+            starts = itertools.chain([{**first, **init}], starts)
         best = None
         collapsed = 0
-        for start in em.starts(self.starts, rng):
+        why = ""
+        for start in starts:
             run = self._climb(problem, em, start)
             # A component shrunk onto one point has an unbounded likelihood: not an MLE.
             why = em.collapsed(run[0])
@@ -344,7 +578,8 @@ class EM(Optimizer):
                 "data, or raise optimizer.starts"
             )
         theta, _, iterations, converged, trace = best
-        message = f"EM from {self.starts} start(s); best run " + (
+        first = " (the first at optimizer.init)" if init else ""
+        message = f"EM from {self.starts} start(s){first}; best run " + (
             "converged" if converged else f"stopped at maxiter={self.maxiter}"
         )
         if collapsed:
@@ -367,40 +602,120 @@ class EM(Optimizer):
 
 
 class Auto(Optimizer):
-    """The closed form where the family has one, EM for mixtures, else Newton on the
-    analytic score (a few steps from the method-of-moments start: much cheaper than a
-    quasi-Newton search), with ``scipy`` (L-BFGS-B) where Newton does not converge or
-    the family has no score."""
+    """The family's own solution where it has one, else a generic numerical search:
+
+    1. the closed form (exact: no iterations, no start);
+    2. EM for mixtures (``tol``, ``maxiter``, ``starts``, ``init`` as the first start);
+    3. the family's profile-likelihood solver (weibull: Newton in the shape alone, to
+       machine precision on its own);
+    4. Newton from the method-of-moments start, on the analytic score (or differences of
+       the value where the family has none), a few steps: much cheaper than a
+       quasi-Newton search, and it stops at an edge of the support that line searches
+       step over (``tol``, ``maxiter``, ``hessian``); scipy (L-BFGS-B) where Newton does
+       not converge. Or scipy alone, with ``method`` (and ``tol``, ``maxiter``), where a
+       method is asked for.
+
+    ``tol`` bounds how far from the maximum the answer may stop: the exact solutions of
+    stages 1 and 3 meet any ``tol``, and the closed form any ``maxiter`` (it takes no
+    iterations). Every other setting must be used by the stage that runs; one that would
+    not be is refused with the reason, so no setting is accepted and ignored.
+    """
 
     name = "auto"
 
-    def __init__(self, **scipy_options: Any):
-        self.fallback = Scipy(**scipy_options)
+    def __init__(
+        self,
+        method: str | None = None,
+        tol: float | None = None,
+        maxiter: int | None = None,
+        starts: int | None = None,
+        hessian: str | None = None,
+        options: dict[str, Any] | None = None,
+    ):
+        given = {"method": method, "tol": tol, "maxiter": maxiter, "starts": starts,
+                 "hessian": hessian, "options": options}  # fmt: skip
+        self.given = {k: v for k, v in given.items() if v is not None}
+        # Built now, so a bad value is refused before any data are looked at.
+        numerical = {k: self.given[k] for k in ("tol", "maxiter") if k in self.given}
+        self._scipy = Scipy(
+            **numerical, **{k: self.given[k] for k in ("method", "options") if k in self.given}
+        )
+        self._newton = Newton(**numerical, **({"hessian": hessian} if hessian else {}))
+        self._em = EM(**numerical, **({"starts": starts} if starts is not None else {}))
+        if method is not None and hessian is not None:
+            raise ConfigError(
+                f"optimizer=auto with optimizer.method = {method!r} and optimizer.hessian = "
+                f"{hessian!r}: method makes auto search with scipy, hessian with newton; give "
+                "one of them (or choose optimizer=scipy or optimizer=newton)"
+            )
 
     def options(self):
-        return self.fallback.options()
+        return dict(self.given)
+
+    def _refuse(self, problem: Problem, how: str, uses: set[str], init_used: bool) -> None:
+        """A ``ConfigError`` for the first setting the chosen stage would not use."""
+        unused = [k for k in self.given if k not in uses]
+        if unused:
+            key = unused[0]
+            hint = {
+                "method": f"optimizer=scipy optimizer.method={self.given.get('method')}",
+                "hessian": "optimizer=newton",
+                "starts": "optimizer=em",
+                "maxiter": "optimizer=newton or optimizer=scipy",
+                "options": "optimizer=scipy",
+            }.get(key, "another optimizer")
+            raise ConfigError(
+                f"optimizer.{key} = {self.given[key]!r} would have no effect: optimizer=auto "
+                f"{how.format(label=problem.label)}, which does not use it; drop "
+                f"optimizer.{key}, or run the method it belongs to ({hint})"
+            )
+        init = _given(problem, "init")
+        if init and not init_used:
+            raise ConfigError(
+                f"optimizer.init = {init} would have no effect: optimizer=auto "
+                f"{how.format(label=problem.label)}, which starts from nowhere; drop "
+                "optimizer.init, or choose optimizer=newton, scipy or gradient_ascent"
+            )
 
     def maximize(self, problem):
+        em = problem.em()
+        if "starts" in self.given and em is None:
+            raise ConfigError(
+                f"optimizer.starts = {self.given['starts']!r} would have no effect: "
+                "optimizer=auto runs several starts only for EM (mixtures), and "
+                f"{problem.label} is fitted from one start (the data-driven one, or "
+                "optimizer.init); drop optimizer.starts"
+            )
         if problem.closed_form() is not None:
+            self._refuse(problem, "solves {label} in closed form", {"tol", "maxiter"}, False)
             return ClosedForm().maximize(problem)
-        if problem.em() is not None:
-            return EM().maximize(problem)
+        if em is not None:
+            self._refuse(problem, "fits {label} by EM", {"tol", "maxiter", "starts"}, True)
+            return self._em.maximize(problem)
         profiled = problem.profile()
         if profiled is not None:
+            how = "solves {label} by Newton on its profile likelihood (to machine precision)"
+            self._refuse(problem, how, {"tol"}, False)
             message = "Newton on the profile likelihood (the rest in closed form)"
             return Outcome(profiled, "newton:profile", 0, True, message)
-        if problem.has_gradient:
-            newton = Newton().maximize(problem)
-            if newton.converged:
-                return newton
-            other = self.fallback.maximize(problem)
-            if problem.value(problem.z_of(other.theta)) >= problem.value(
-                problem.z_of(newton.theta)
-            ):
-                other.message += f" (after newton: {newton.message})"
-                return other
+        if "method" in self.given or "options" in self.given:
+            return self._scipy.maximize(problem)
+        newton = self._newton.maximize(problem)
+        if newton.converged:
             return newton
-        return self.fallback.maximize(problem)
+        other = self._scipy.maximize(problem)
+        # Each trace ends at its optimizer's end point; comparing there needs no z_of, whose
+        # Cholesky (mvn) would fail at a covariance an optimizer left singular.
+        if _final_loglik(other) >= _final_loglik(newton):
+            other.message += f" (after newton: {newton.message})"
+            return other
+        return newton
+
+
+def _final_loglik(outcome: Outcome) -> float:
+    """The log-likelihood where an optimizer stopped (its trace's last row), -inf if none."""
+    value = outcome.trace[-1]["loglik"] if outcome.trace else -np.inf
+    return float(value) if np.isfinite(value) or value == np.inf else -np.inf
 
 
 def _halve_until_no_worse(problem, z, step, value, max_halvings: int = 50):
@@ -411,11 +726,11 @@ def _halve_until_no_worse(problem, z, step, value, max_halvings: int = 50):
     t = 1.0
     for halvings in range(max_halvings + 1):
         candidate = z + t * step
-        new_value, new_grad = problem.value_and_grad(candidate)
+        new_value, new_grad = _value_and_grad(problem, candidate)
         if np.isfinite(new_value) and new_value >= value - slack:
             return candidate, new_value, new_grad, halvings
         t /= 2
-    _, grad = problem.value_and_grad(z)
+    _, grad = _value_and_grad(problem, z)
     return z, value, grad, -1
 
 
@@ -429,9 +744,36 @@ def available() -> list[str]:
 
 
 def get(name: str | Optimizer, **options: Any) -> Optimizer:
-    """The optimizer called ``name`` with its options (None values mean the default)."""
+    """The optimizer called ``name`` with its options (None values mean the default).
+
+    An option the optimizer does not take is refused, naming the optimizers that do take
+    it: it would otherwise be a setting that has no effect."""
     if isinstance(name, Optimizer):
         return name
-    # auto passes its options on to scipy, its fallback: it takes what scipy takes.
-    signature = Scipy if name == "auto" else None
-    return build("optimizer", name, _REGISTRY, options, signature_of=signature)
+    cls = _REGISTRY.get(name) if isinstance(name, str) else None
+    if cls is not None:
+        accepted = [p.name for p in init_parameters(cls)]
+        unknown = sorted(k for k, v in options.items() if v is not None and k not in accepted)
+        if unknown:
+            takes = (
+                f"takes only {accepted}"
+                if accepted
+                else "takes no options (it solves the score equations exactly)"
+            )
+            where = "; ".join(f"{key} is an option of {_owners(key)}" for key in unknown)
+            raise ConfigError(
+                f"optimizer {name!r} {takes}, so {unknown} would have no effect; {where}"
+            )
+    return build("optimizer", name, _REGISTRY, options)
+
+
+def _owners(option: str) -> str:
+    """The optimizers that take ``option``, as the config would name them."""
+    owners = [f"optimizer={n}" for n, c in sorted(_REGISTRY.items()) if option in _option_names(c)]
+    if not owners:
+        return "no optimizer"
+    return owners[0] if len(owners) == 1 else ", ".join(owners[:-1]) + " and " + owners[-1]
+
+
+def _option_names(cls: type) -> list[str]:
+    return [p.name for p in init_parameters(cls)]

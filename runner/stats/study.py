@@ -256,11 +256,11 @@ def mle_exists(family: Family, stats: Stats, fitted: BatchFit) -> tuple[np.ndarr
     with np.errstate(all="ignore"):
         for i in range(count):
             reason = None
+            row = {**shared, **{k: v[i] for k, v in batched.items()}}
             if checks_data:
-                row = {**shared, **{k: v[i] for k, v in batched.items()}}
                 reason = family.degenerate(row, free)
             if reason is None and checks_estimate and finite[i]:  # the family's words first
-                reason = family.check_estimate(_theta_row(family, fitted, i), free)
+                reason = family.check_estimate(_theta_row(family, fitted, i), free, row)
             if reason is None and not exists[i]:
                 reason = "the fit did not converge to a finite maximum"
             if reason is not None:

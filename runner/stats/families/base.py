@@ -262,9 +262,12 @@ class Family(ABC):
         parameters), where one is cheaper than the generic optimizers; or None."""
         return None
 
-    def check_estimate(self, theta: Theta, free: set[str]) -> str | None:
+    def check_estimate(
+        self, theta: Theta, free: set[str], stats: Stats | None = None
+    ) -> str | None:
         """Why an optimizer's stopping point is not an MLE (a parameter running off to
-        infinity, e.g. student_t df in the Gaussian limit), or None."""
+        infinity, e.g. student_t df in the Gaussian limit; a spike of unbounded likelihood
+        at a data point, which needs the data's ``stats`` to see), or None."""
         return None
 
     def initial(self, stats: Stats) -> Theta:

@@ -14,7 +14,16 @@ from scipy import special, stats
 from runner.errors import ConfigError
 from runner.stats import priors
 from runner.stats.constraints import Param, positive, real
-from runner.stats.families.base import CHUNK, Family, Interval, chunked_sums, cumulative, matrix
+from runner.stats.families.base import (
+    CHUNK,
+    Family,
+    Interval,
+    Stats,
+    Theta,
+    chunked_sums,
+    cumulative,
+    matrix,
+)
 
 # Past this, a t density differs from the Gaussian by less than ~1e-4 anywhere that
 # matters: an optimizer still climbing in df is following the Gaussian limit.
@@ -24,6 +33,12 @@ _CONSTANT = (
     "all values are equal: the {name} likelihood grows without bound as {param}, so the "
     "MLE does not exist (hold that parameter with model.fixed, or give data with spread)"
 )
+
+
+def _number(v: float) -> str:
+    """A value as the data or config wrote it: 3 for 3.0, every digit of 2.0826773397."""
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e16 else repr(v)
 
 
 def _no_spread(m2, n, mean, squared: bool = False) -> bool:
@@ -478,7 +493,7 @@ class Weibull(Family):
             return _CONSTANT.format(name=self.name, param="shape -> infinity")
         return None
 
-    def check_estimate(self, theta, free):
+    def check_estimate(self, theta: Theta, free: set[str], stats: Stats | None = None):
         if "shape" in free and theta["shape"] > 1e8:
             return (
                 f"the Weibull shape runs off to infinity (stopped at {theta['shape']:.3g}): "
@@ -611,7 +626,16 @@ class Laplace(Family):
 
 class Uniform(Family):
     """The support depends on the parameters: the MLE is (min, max), on the boundary of
-    the region the data allow, and the regularity conditions of Wald theory fail."""
+    the region the data allow, and the regularity conditions of Wald theory fail.
+
+    The two ends are separable: -n log(high - low) rises as low rises to min(x) whatever
+    high is, so with high held (R fitdistrplus fixes ``max``) the MLE of low is still
+    min(x), provided the held high covers the data. There is no score (the support moves
+    with the parameters, and at the MLE the log-likelihood is -inf on one side): the
+    numerical optimizers difference the value from the side inside the support, climb to
+    the edge the data allow and stop there (``optimizers._blocked``), and
+    ``check_estimate`` says when a held end leaves observations outside the support.
+    """
 
     name = "uniform"
     parameterization = "low, high = the ends of the interval"
@@ -641,8 +665,42 @@ class Uniform(Family):
         return {"low": stats["min"], "high": stats["max"]}
 
     def degenerate(self, stats, free):
-        if free and stats["min"] == stats["max"]:
+        # With one end held away from the value, the other one's MLE is that value.
+        if {"low", "high"} <= free and stats["min"] == stats["max"]:
             return _CONSTANT.format(name=self.name, param="high - low -> 0")
+        return None
+
+    def check_estimate(self, theta: Theta, free: set[str], stats: Stats | None = None):
+        """A held end that leaves observations outside [low, high]: their likelihood is zero
+        for every value of the other end, so no MLE exists (the data are not to blame for
+        being large or small: the held value does not allow them)."""
+        if stats is None or np.ndim(stats["min"]):
+            return None
+        low, high = float(theta["low"]), float(theta["high"])
+        smallest, largest = float(stats["min"]), float(stats["max"])
+        if "low" not in free and low > smallest:
+            return (
+                f"value {_number(smallest)} (the smallest) lies below the held low = "
+                f"{_number(low)}: the data lie outside the support [low, high] that "
+                "model.fixed.low allows, so their likelihood is zero whatever high is; hold "
+                f"low at or below min(x) = {_number(smallest)}, or leave it free"
+            )
+        if "high" not in free and high < largest:
+            return (
+                f"value {_number(largest)} (the largest) lies above the held high = "
+                f"{_number(high)}: the data lie outside the support [low, high] that "
+                "model.fixed.high allows, so their likelihood is zero whatever low is; hold "
+                f"high at or above max(x) = {_number(largest)}, or leave it free"
+            )
+        held_at_the_data = ("low" in free and "high" not in free and smallest >= high) or (
+            "high" in free and "low" not in free and largest <= low
+        )
+        if held_at_the_data:  # every value sits on the held end: the interval can shrink
+            return (
+                f"every value is {_number(smallest)}, and so is the held end: the likelihood "
+                "grows without bound as high - low -> 0, so the MLE does not exist; hold "
+                "the end away from the data"
+            )
         return None
 
     def scipy_dist(self, theta):
@@ -650,6 +708,25 @@ class Uniform(Family):
 
 
 class StudentT(Family):
+    """Location-scale t. Its likelihood has a spike wherever sigma -> 0 with mu at a value
+    that ``m`` of the ``n`` observations share: that point contributes -m log sigma, every
+    other one ``(df + 1) log sigma - (df + 1) log|x - mu| + ...``, about df log sigma
+    each, so
+
+        loglik ~ ((n - m) df - m) log sigma + const   as sigma -> 0,
+
+    unbounded exactly when ``(n - m) df < m``. When ``(n - m) df > m`` the MLE of mu and
+    sigma exists (the univariate case of Kent & Tyler 1991, "Redescending M-estimates of
+    multivariate location and scatter", Ann. Statist. 19, 2102-2119: no value may be
+    shared by a fraction df / (df + 1) or more of the data); at equality the likelihood
+    is bounded but may be approached only as sigma -> 0. With df estimated the spike is
+    always there, at df < m / (n - m) (Fernandez & Steel
+    1999, "Multivariate Student-t regression models: pitfalls and inference", Biometrika
+    86, 153-167); the usual estimate is the interior local maximum, which with a handful
+    of values often does not exist (3 values: the optimizer runs to df ~ 0.1, sigma ~ 0).
+    ``check_estimate`` refuses an end point inside the spike region and says why.
+    """
+
     name = "student_t"
     parameterization = (
         "df = degrees of freedom, mu = location, sigma = scale (scipy t: df, loc, scale)"
@@ -729,7 +806,10 @@ class StudentT(Family):
             ]
         )
 
-    def check_estimate(self, theta, free):
+    def check_estimate(self, theta: Theta, free: set[str], stats: Stats | None = None):
+        why = None if stats is None else self._unbounded(stats, theta, free)
+        if why:
+            return why
         if "df" in free and theta["df"] > DF_GAUSSIAN_LIMIT:
             return (
                 f"the student_t likelihood keeps rising as df -> infinity (stopped at "
@@ -738,6 +818,44 @@ class StudentT(Family):
                 "+model.fixed.df=..."
             )
         return None
+
+    def _unbounded(self, stats: Stats, theta: Theta, free: set[str]) -> str | None:
+        """Why the end point lies where the likelihood is unbounded (df < m / (n - m),
+        see the class docstring), or None. Not for a batch, and not with sigma held
+        (then there is no spike: sigma -> 0 is what makes it)."""
+        x = np.asarray(stats["x"])
+        if "sigma" not in free or x.ndim != 1:
+            return None
+        n, df, sigma = x.size, float(theta["df"]), float(theta["sigma"])
+        if "mu" in free:
+            values, counts = np.unique(x, return_counts=True)
+            m, at = int(counts.max()), float(values[np.argmax(counts)])
+        else:
+            at = float(theta["mu"])
+            m = int(np.count_nonzero(x == at))
+        if m == 0 or m >= n:  # mu held off the data: bounded; all equal: degenerate()
+            return None
+        threshold = m / (n - m)
+        if df >= threshold:
+            return None
+        where = "the data value" if m == 1 else f"the value {m} observations share,"
+        if "df" not in free:
+            return (
+                f"with df held at {_number(df)} the student_t likelihood grows without "
+                f"bound as sigma -> 0 with mu at {where} {_number(at)}: it is bounded only "
+                f"when (n - m) * df >= m (n = {n} values, at most m = {m} of them equal), "
+                f"and here ({n} - {m}) * {_number(df)} = {(n - m) * df:.4g} < {m}, so the "
+                f"MLE does not exist; hold df above {threshold:.4g} (= m / (n - m)), or give "
+                "more data"
+            )
+        return (
+            f"the student_t likelihood is unbounded for these {n} values: for df < m / "
+            f"(n - m) = {threshold:.4g} (at most m = {m} of them equal) it grows without "
+            "bound as sigma -> 0 with mu at a data value, and the optimizer ran into that "
+            f"spike (df = {df:.3g}, sigma = {sigma:.3g}) instead of an interior maximum, so "
+            "no MLE was found; give more data, or hold df (e.g. +model.fixed.df=5: any df "
+            f"above {threshold:.4g} gives a bounded likelihood)"
+        )
 
     def initial(self, stats):
         """Median and scaled MAD for location and scale; df from the sample kurtosis."""
