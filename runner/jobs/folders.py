@@ -12,13 +12,24 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
+# The single run's folder, as Hydra will name it (``${now:}`` resolves once per config), so
+# a Ctrl-C that lands while Hydra sets the job up can still mark the folder KILLED.
+_PLANNED: list[Path] = []
+
 
 class FolderCheck(Callback):
     def on_run_start(self, config: Any, **kwargs: Any) -> None:
-        _check_creatable(Path(str(config.hydra.run.dir)), "hydra.run.dir")
+        folder = Path(str(config.hydra.run.dir))
+        _check_creatable(folder, "hydra.run.dir")
+        _PLANNED.append(folder)
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
         _check_creatable(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir")
+
+
+def planned_run_folder() -> Path | None:
+    """The folder of the single run this process started, once Hydra has named it."""
+    return _PLANNED[-1] if _PLANNED else None
 
 
 def folder_problem(folder: Path) -> str | None:

@@ -118,6 +118,28 @@ REFUSED: dict[str, Case] = {
         ["data=inline", "data.values=[1e308,1]", "model=poisson"],
         ["data.values[0]: value 1e+308 is too large to count exactly"],
     ),
+    # families and optimizers
+    "mvn_column_a_linear_function_of_another": Case(
+        ["model=mvn", "data=csv", "data.path=lin.csv", "data.columns=[a,b]"],
+        ["no MLE: the covariance is singular", "column 'b'", "linear function of the others"],
+        {"lin.csv": "a,b\n" + "".join(f"{a!r},{2 * a + 1!r}\n"
+                                       for a in (0.1 * i + 0.37 for i in range(30)))},
+    ),
+    "uniform_held_end_excludes_data": Case(
+        ["model=uniform", "data=inline", "data.values=[2.1,3.5,4.9,2.8]", "+model.fixed.low=3"],
+        ["value 2.1 (the smallest) lies below the held low = 3", "outside the support"],
+    ),
+    "student_t_on_three_points": Case(
+        ["model=student_t", "n=3"], ["the student_t likelihood is unbounded for these 3 values"]
+    ),
+    "auto_with_a_method_it_would_ignore": Case(
+        ["optimizer=auto", "optimizer.method=Powell"],
+        ["optimizer.method = 'Powell' would have no effect", "closed form"],
+    ),
+    "auto_with_starts_for_a_one_start_family": Case(
+        ["model=gamma", "optimizer=auto", "optimizer.starts=5"],
+        ["optimizer.starts = 5 would have no effect"],
+    ),
     # run folders that cannot be created
     "run_dir_through_a_file": Case(
         ["hydra.run.dir=afile/sub"],
@@ -158,6 +180,11 @@ FITTED: dict[str, tuple[Case, dict[str, float]]] = {
         Case(["data=csv", "data.path=u.csv", "data.column=x", "model=poisson"],
              files={"u.csv": ",x\n0,2\n1,3\n2,7\n"}),
         {"lam": 4.0},
+    ),
+    "uniform_with_high_held": (
+        Case(["model=uniform", "data=inline", "data.values=[2.1,3.5,4.9,2.8]",
+              "+model.fixed.high=6"]),
+        {"low": 2.1},
     ),
     "large_counts_summed_exactly": (
         # 2,000 counts of 2^52 - 1: their sum (~9e18) passes int64's range; each is exact.
