@@ -168,29 +168,71 @@ def markdown(frame) -> str:
 
 
 def _error_plot(frame, path: Path) -> Path | None:
+    """Absolute error against n on log-log axes, one panel per model and parameter (their
+    scales differ: a rate of 1e-4 beside a mean of 50 would flatten one of them). Each
+    job is a faint dot; the line is the mean |error| over the jobs at each n (their
+    seeds differ), with the number of jobs in the legend; a grey n^-1/2 line through
+    the means shows the rate a regular model's error falls at. Jobs that differ in
+    anything else swept (estimator=mle,map, say) get a line each."""
     errors = [c for c in frame.columns if c.startswith("error.") and frame[c].notna().any()]
     n_column = "n" if "n" in frame else None
     if not errors or n_column is None or frame[n_column].nunique() < 2:
         return None
-    from runner.io.plots import _figure
+    from runner.io import plots
 
-    fig = _figure()
-    ax = fig.add_subplot()
+    panels = []
     for model, group in frame.groupby("model"):
         for column in errors:
-            values = group[[n_column, column]].dropna()
-            if values.empty:
-                continue
-            mean = (
-                values.assign(abs_error=values[column].abs()).groupby(n_column)["abs_error"].mean()
-            )
-            ax.loglog(mean.index, mean.values, "o-", label=f"{model}: {column[6:]}")
-    ax.set_xlabel("n")
-    ax.set_ylabel("|estimate - truth| (mean over jobs)")
-    ax.legend(fontsize=7)
-    ax.set_title("error against sample size")
-    fig.savefig(path)
-    return path
+            rows = group[group[column].notna() & group[n_column].notna()]
+            if not rows.empty:
+                panels.append((model, column, rows))
+    if not panels:
+        return None
+    fig, axes = plots._panels(len(panels))
+    for ax, (model, column, rows) in zip(axes, panels, strict=True):
+        name = column[len("error.") :]
+        split = _swept_besides_n(rows, n_column)
+        parts = list(rows.groupby(split, dropna=False)) if split else [((), rows)]
+        sizes = rows[n_column].astype(float)
+        for i, (key, part) in enumerate(parts):
+            color = plots.COLORS["MLE"] if i == 0 else f"C{i}"
+            size = part[n_column].astype(float)
+            error = part[column].abs()
+            ax.scatter(size, error.where(error > 0), s=12, alpha=0.35, color=color,
+                       linewidths=0)  # fmt: skip
+            mean = error.groupby(size).mean()
+            jobs = error.groupby(size).size()
+            count = f"{jobs.min()}" if jobs.min() == jobs.max() else f"{jobs.min()}-{jobs.max()}"
+            label = f"mean over {count} job{'s' if jobs.max() > 1 else ''} per n"
+            if split:
+                values = key if isinstance(key, tuple) else (key,)
+                label += " (" + ", ".join(
+                    f"{c.split('.', 1)[1]}={v}" for c, v in zip(split, values, strict=True)
+                ) + ")"  # fmt: skip
+            ax.plot(mean.index, mean.to_numpy(), "o-", color=color, label=label)
+            if i == 0:
+                index = mean.index.to_numpy(dtype=float)
+                plots._reference(ax, sizes.to_numpy(), index, mean.to_numpy(dtype=float))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        plots._finish(ax, f"{model}: {name}", "n (sample size)", f"|estimate - truth| of {name}")
+    title = "absolute error against n: mean over the jobs (seeds) at each n; dots: single jobs"
+    return plots._save(fig, path, title)
+
+
+def _swept_besides_n(rows, n_column: str) -> list[str]:
+    """Overrides (or MLflow params) that vary among jobs of the same n, seeds aside: the
+    jobs a mean must not pool. One that moves with n (experiment.m) is not one of them."""
+    found = []
+    for column in rows.columns:
+        if not column.startswith(("override.", "param.")):
+            continue
+        key = column.split(".", 1)[1]
+        if key.endswith("seed") or key == n_column:
+            continue
+        if rows.groupby(n_column)[column].nunique(dropna=False).max() > 1:
+            found.append(column)
+    return found
 
 
 def _from_results(record: dict) -> dict[str, Any]:
