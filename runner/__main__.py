@@ -11,8 +11,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from runner.jobs.config import register
+from runner.jobs.folders import planned_run_folder
 from runner.jobs.launch import INTERRUPTED, execute  # ready before Hydra starts: see below
-from runner.jobs.outputs import STATUS_FILE, write_status
+from runner.jobs.outputs import STATUS_FILE, job_name, run_name, swept_keys, write_status
 
 _HERE = Path(__file__).resolve().parent
 # An editable install or a checkout reads the top-level conf/; a wheel ships it in the package.
@@ -26,12 +27,23 @@ def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     overrides = hydra_cfg.job.override_dirname
-    run_name = f"{cfg.model.name} {overrides}".strip() if overrides else cfg.model.name
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     tags = {"sweep.job": str(hydra_cfg.job.num), "sweep.overrides": overrides} if in_sweep else {}
-    status = execute(cfg, run_dir, run_name, tags, in_sweep)
+    status = execute(cfg, run_dir, _run_name(cfg, hydra_cfg, in_sweep), tags, in_sweep)
     if status and not in_sweep:
         sys.exit(status)
+
+
+def _run_name(cfg: DictConfig, hydra_cfg: DictConfig, in_sweep: bool) -> str:
+    """What the runs table shows (~25 characters): a sweep job's swept overrides first, a
+    single run's model and data. A config too broken to read is named by its model only
+    (the job then says what is wrong)."""
+    try:
+        if in_sweep:
+            return job_name(list(hydra_cfg.overrides.task), swept_keys(), str(cfg.model.name))
+        return run_name(cfg, hydra_cfg.runtime.choices.get("experiment"))
+    except Exception:
+        return str(cfg.get("model", {}).get("name", "run"))
 
 
 def interrupted() -> None:
@@ -39,9 +51,9 @@ def interrupted() -> None:
     folder Hydra made still says KILLED."""
     try:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
-    except Exception:  # Hydra had not set up a job yet: no folder to mark
-        return
-    if run_dir.is_dir() and not (run_dir / STATUS_FILE).exists():
+    except Exception:  # Hydra reset its job config: the folder it planned, if any
+        run_dir = planned_run_folder()
+    if run_dir is not None and run_dir.is_dir() and not (run_dir / STATUS_FILE).exists():
         write_status(run_dir, "KILLED", "interrupted (Ctrl-C or SIGINT)")
 
 

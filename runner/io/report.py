@@ -64,7 +64,7 @@ def from_experiment(name: str, uri: str | None = None):
     rows = []
     for run in client.search_runs([experiment.experiment_id], max_results=50_000):
         tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
-        if tags.get("model") == "sweep":
+        if tags.get("sweep.parent") == "true":
             continue  # a sweep's parent run: its children are the rows
         row: dict[str, Any] = {"job": run.info.run_name, "run_id": run.info.run_id}
         row.update({f"param.{k}": _number(v) for k, v in params.items()})

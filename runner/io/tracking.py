@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlparse
@@ -47,6 +48,35 @@ _HTTP_BOUNDS = {
 
 Step = tuple[str, float, int]  # metric name, value, step (iteration, or sample size)
 
+# The MLflow 3.17 UI (mlflow/server/js/build) opens an experiment in the GenAI layout unless
+# the URL says ``workflowType=machine_learning`` (or the browser last chose "Model
+# training"); it no longer reads the layout from the experiment. The experiment still
+# says what it is, with the value the UI's kind selector writes for "Machine learning".
+WORKFLOW_PARAM = "workflowType=machine_learning"
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+NOTE_TAG = "mlflow.note.content"  # a run's description (Markdown) on its overview page
+DEFAULT_UI = "http://127.0.0.1:5000"  # where ``mlflow ui`` serves a local store
+_TAG_LIMIT = 8000  # MLflow refuses longer tag values (MAX_TAG_VAL_LENGTH)
+
+
+@dataclass(frozen=True)
+class DataRecord:
+    """What a run fitted, for MLflow's dataset tracking (the runs table's Dataset column).
+
+    ``path`` is the real file for CSV or .npy data; other data (synthetic draws, inline
+    values, counts) say where they came from in ``code`` instead: MLflow refuses a source
+    URI it cannot resolve. ``digest`` is the runner's own hash of every value (MLflow's
+    would copy the whole array to hash its first rows); ``shape`` and ``dtype`` give the
+    rows without the values.
+    """
+
+    name: str
+    digest: str
+    shape: tuple[int, ...]
+    dtype: str = "float64"
+    path: str | None = None
+    code: dict[str, Any] = field(default_factory=dict)
+
 
 class Tracker(Protocol):
     def log_run(
@@ -59,9 +89,11 @@ class Tracker(Protocol):
         run_name: str,
         tags: dict[str, str],
         status: str = "FINISHED",
+        note: str | None = None,
+        dataset: DataRecord | None = None,
     ) -> str | None:
-        """Record one job: params, metrics, step metrics and the run folder's files;
-        return where to find it (or None)."""
+        """Record one job: params, metrics, step metrics, its description (Markdown), its
+        data and the run folder's files; return where to find it (or None)."""
 
 
 class NullTracker:
@@ -142,16 +174,24 @@ class MlflowTracker:
             ) from exc
         return client
 
-    def log_run(self, *, params, metrics, steps, run_dir, run_name, tags, status="FINISHED"):
+    def log_run(self, *, params, metrics, steps, run_dir, run_name, tags, status="FINISHED",
+                note=None, dataset=None):  # fmt: skip
         try:
             client = self.client(write=True)
             experiment_id = self.experiment_id(client)
-            run = retry(client.create_run, experiment_id, run_name=run_name,
-                        tags={**tags, **self._parent_tag()})  # fmt: skip
+            run_tags = {**tags, **self._parent_tag()}
+            if note:
+                run_tags[NOTE_TAG] = clip_note(note)
+            run = retry(client.create_run, experiment_id, run_name=run_name, tags=run_tags)
             run_id = run.info.run_id
             final = "FAILED"
             try:
                 _log_batch(client, run_id, params, _finite(metrics), steps)
+                if dataset is not None:
+                    # Jobs fitting the same data at once both insert its dataset row: the
+                    # one that loses the race finds the row there when it tries again.
+                    retry(client.log_inputs, run_id, datasets=[dataset_input(dataset)],
+                          also=("unique constraint",))  # fmt: skip
                 for path in sorted(run_dir.iterdir()) if run_dir.is_dir() else ():
                     if path.is_file() and path.suffix in _ARTIFACT_SUFFIXES:
                         retry(client.log_artifact, run_id, str(path))
@@ -170,7 +210,23 @@ class MlflowTracker:
             raise TrackingError(
                 f"could not log to MLflow at {shown_uri(self.uri)}: {type(exc).__name__}: {exc}"
             ) from exc
-        return f"MLflow run {run_id} in experiment {self.experiment!r} ({shown_uri(self.uri)})"
+        return (
+            f"MLflow run {run_id} in experiment {self.experiment!r} ({shown_uri(self.uri)})\n"
+            f"  {self.open_hint(experiment_id, run_id)}"
+        )
+
+    def open_hint(self, experiment_id: str, run_id: str | None = None) -> str:
+        """``open URL`` for a run (or the experiment's runs table) in the training layout,
+        with the command that serves it when the store is a file, not a server."""
+        url = ui_url(self.uri, experiment_id, run_id)
+        if url is None:
+            return f"open experiment {experiment_id} in the MLflow UI"
+        if ui_base(self.uri) != DEFAULT_UI:
+            return f"open {url}"
+        store = self.uri
+        if store == f"sqlite:///{DEFAULT_STORE.resolve()}":
+            store = f"sqlite:///{DEFAULT_STORE.as_posix()}"  # as README writes it
+        return f"open {url} (while mlflow ui --backend-store-uri {store} runs)"
 
     def _parent_tag(self) -> dict[str, str]:
         parent = os.environ.get(PARENT_RUN_ENV)
@@ -183,7 +239,7 @@ class MlflowTracker:
         starting together on a fresh store make one experiment, not a crash."""
         found = retry(client.get_experiment_by_name, self.experiment)
         if found is not None:
-            return found.experiment_id
+            return self._kind_set(client, found)
         location = None
         if self.uri == f"sqlite:///{DEFAULT_STORE.resolve()}":
             location = DEFAULT_ARTIFACTS.resolve().as_uri()
@@ -191,14 +247,86 @@ class MlflowTracker:
         with store_lock(store, exclusive=True) if store is not None else nullcontext():
             found = retry(client.get_experiment_by_name, self.experiment)
             if found is not None:  # made by another job while this one waited
-                return found.experiment_id
+                return self._kind_set(client, found)
             try:
-                return client.create_experiment(self.experiment, artifact_location=location)
+                return client.create_experiment(self.experiment, artifact_location=location,
+                                                tags=dict([EXPERIMENT_KIND]))  # fmt: skip
             except Exception:  # created meanwhile by a parallel job (through a server)
                 found = retry(client.get_experiment_by_name, self.experiment)
                 if found is None:
                     raise
-                return found.experiment_id
+                return self._kind_set(client, found)
+
+    @staticmethod
+    def _kind_set(client: MlflowClient, experiment: Any) -> str:
+        """The experiment's id, once it says it holds model training runs (an experiment
+        made before the runner set the tag gets it once; one the user tagged keeps it)."""
+        key, value = EXPERIMENT_KIND
+        if key not in (experiment.tags or {}):
+            retry(client.set_experiment_tag, experiment.experiment_id, key, value)
+        return experiment.experiment_id
+
+
+def ui_base(uri: str) -> str | None:
+    """The address of the UI that shows this store: the tracking server itself, or
+    ``mlflow ui`` on its default port for a database; None for Databricks (its own UI)."""
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.lower()
+    if scheme in ("http", "https"):
+        netloc = parsed.hostname or ""
+        if parsed.port:
+            netloc += f":{parsed.port}"
+        return parsed._replace(netloc=netloc, query="", fragment="").geturl().rstrip("/")
+    if uri == "databricks" or scheme.startswith("databricks"):
+        return None
+    return DEFAULT_UI
+
+
+def ui_url(uri: str, experiment_id: str, run_id: str | None = None) -> str | None:
+    """A run's page (or the experiment's runs table) in the MLflow UI's training layout:
+    routes and parameter as the installed UI bundle defines them. No credentials."""
+    base = ui_base(uri)
+    if base is None:
+        return None
+    page = f"#/experiments/{experiment_id}/runs" + (f"/{run_id}" if run_id else "")
+    return f"{base}/{page}?{WORKFLOW_PARAM}"
+
+
+def clip_note(text: str) -> str:
+    """A description MLflow accepts: longer ones are cut, saying where the rest is."""
+    if len(text) <= _TAG_LIMIT:
+        return text
+    tail = "\n\n... (cut here: the run folder and its artifacts have all of it)"
+    cut = text[: _TAG_LIMIT - len(tail) - 8]
+    if cut.count("```") % 2:  # close a code block the cut left open
+        cut += "\n```"
+    return cut + tail
+
+
+def code_block(text: str) -> str:
+    """Console text as a Markdown code block (tables keep their columns)."""
+    return f"```\n{text.rstrip()}\n```"
+
+
+def dataset_input(record: DataRecord):
+    """``record`` as an MLflow dataset input (context "train"), built with
+    ``mlflow.data.from_numpy`` on a zero-byte stand-in of the data's shape and dtype: the
+    profile gets the rows, the schema the type, and no value is copied or hashed again."""
+    import mlflow.data
+    import numpy as np
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.data.sources import LocalArtifactDatasetSource
+    from mlflow.entities import DatasetInput, InputTag
+
+    stand_in = np.broadcast_to(np.zeros((), dtype=np.dtype(record.dtype)), record.shape)
+    if record.path:
+        source = LocalArtifactDatasetSource(record.path)
+    else:
+        source = CodeDatasetSource(tags=record.code)
+    dataset = mlflow.data.from_numpy(stand_in, source=source, name=record.name[:500],
+                                     digest=record.digest[:36])  # fmt: skip
+    context = InputTag("mlflow.data.context", "train")
+    return DatasetInput(dataset._to_mlflow_entity(), tags=[context])
 
 
 # ---- which stores the runner can use ----------------------------------------------------
@@ -427,14 +555,15 @@ def _open_lock(path: Path, create: bool) -> int | None:
     return None
 
 
-def retry(call, *args, attempts: int = 6, **kwargs):
-    """``call(*args, **kwargs)``, again after a pause while the SQLite store is locked."""
+def retry(call, *args, attempts: int = 6, also: tuple[str, ...] = (), **kwargs):
+    """``call(*args, **kwargs)``, again after a pause while the SQLite store is locked (or
+    the error says one of ``also``)."""
     for attempt in range(attempts):
         try:
             return call(*args, **kwargs)
         except Exception as exc:
             text = str(exc).lower()
-            if attempt == attempts - 1 or not ("locked" in text or "busy" in text):
+            if attempt == attempts - 1 or not any(w in text for w in ("locked", "busy", *also)):
                 raise
             time.sleep(0.2 * 2**attempt)
     return None  # pragma: no cover
@@ -463,9 +592,12 @@ def fit_metrics(fit: Fit) -> dict[str, float]:
         if e.map is not None:
             metrics[f"map.{e.name}"] = e.map
             metrics[f"posterior_mean.{e.name}"] = e.posterior_mean
+        if e.credible is not None:
+            metrics[f"credible_low.{e.name}"], metrics[f"credible_high.{e.name}"] = e.credible
     metrics.update(fit.gof or {})
     for label, held in fit.heldout.items():
-        # -inf is skipped as a metric (charts cannot show it); the count says why.
+        # -inf is no metric (charts cannot show it): the count of impossible points says it.
+        metrics[f"heldout.{label}.n"] = held.n
         metrics[f"heldout.{label}.mean_loglik"] = held.mean_loglik
         metrics[f"heldout.{label}.zero_probability"] = held.zero_probability
     return _finite(metrics)
@@ -476,14 +608,22 @@ def _finite(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(v)}
 
 
+# Step series are named ``<section>/<name>``: the run page's metrics tab puts a metric in
+# the section named before its last "/", lists those sections first, and the rest (the
+# one-point metrics, drawn as bars) last, under "Model metrics". So a run opens on its
+# climb or its error-against-n lines, not on twenty bars.
+TRACE_SECTION = "trace"
+
+
 def trace_metrics(fit: Fit) -> list[Step]:
-    """The optimizer's climb as step metrics (step = iteration): MLflow charts them."""
+    """The optimizer's climb as step metrics (step = iteration): ``trace/loglik``,
+    ``trace/grad_norm``, ``trace/<param>``."""
     rows = []
     for row in fit.trace:
         step = int(row["iteration"])
         for key, value in row.items():
             if key != "iteration" and value is not None and math.isfinite(value):
-                rows.append((f"trace.{key}", float(value), step))
+                rows.append((f"{TRACE_SECTION}/{key}", float(value), step))
     return rows
 
 

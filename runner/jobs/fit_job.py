@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from runner.io.data import fingerprint
-from runner.io.tracking import fit_metrics, trace_metrics
+from runner.io.tracking import code_block, fit_metrics, trace_metrics
 from runner.jobs.config import RunnerConfig, check, wants_plots
 from runner.jobs.inputs import Inputs, load_inputs
 from runner.jobs.outputs import (
     RESULTS_FILE,
     TRACE_FILE,
     JobOutcome,
+    data_record,
     track,
     write_json,
     write_trace,
@@ -68,7 +69,8 @@ def run(
         **(extra_tags or {}),
     }
     where, error = track(spec, run_dir, run_name, fit_metrics(fit), trace_metrics(fit), tags,
-                         echo)  # fmt: skip
+                         echo, note=code_block(fit.summary()),
+                         dataset=data_record(spec, x, digest, inputs.sample.source))  # fmt: skip
     return JobOutcome(fit, results_path, where, error)
 
 

@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from runner.errors import ConfigError
+from runner.io.data import fingerprint
+from runner.io.tracking import DataRecord, code_block
 from runner.jobs.config import RunnerConfig, check, wants_plots
-from runner.jobs.inputs import load_inputs
-from runner.jobs.outputs import JobOutcome, track, write_json
+from runner.jobs.inputs import Inputs, load_inputs
+from runner.jobs.outputs import (
+    JobOutcome,
+    data_record,
+    jsonable,
+    track,
+    truth_text,
+    write_json,
+)
 from runner.stats.study import (
     StudyResult,
     StudySpec,
@@ -41,18 +51,32 @@ def run(
     echo: Callable[[str], Any] = print,
     extra_tags: dict[str, str] | None = None,
 ) -> JobOutcome:
-    """Run the study; write its files; log them with the per-size numbers as steps."""
-    result = run_study(spec, run_dir, echo)
+    """Run the study; write its files; log them with the per-size numbers as steps, the
+    console table as the run's description and the data it drew from."""
+    done = _study(spec, run_dir, echo)
     tags = {"model": spec.model.name, "study": spec.study.name,
             "estimator": spec.estimator.name, "data.source": spec.data.source,
             "run_dir": str(run_dir.resolve()), **(extra_tags or {})}  # fmt: skip
-    where, error = track(spec, run_dir, run_name, study_metrics(result), study_steps(result),
-                         tags, echo)  # fmt: skip
-    return JobOutcome(None, run_dir / FILES["record"], where, error, study=result)
+    where, error = track(spec, run_dir, run_name, study_metrics(done.result),
+                         study_steps(done.result), tags, echo, note=code_block(done.table),
+                         dataset=study_data(spec, done))  # fmt: skip
+    return JobOutcome(None, run_dir / FILES["record"], where, error, study=done.result)
+
+
+@dataclass
+class _Done:
+    result: StudyResult
+    study: StudySpec
+    inputs: Inputs
+    table: str  # the console table, as printed
 
 
 def run_study(spec: RunnerConfig, run_dir: Path, echo: Callable[[str], Any] = print) -> StudyResult:
     """The study itself: its files in the run folder and its table printed."""
+    return _study(spec, run_dir, echo).result
+
+
+def _study(spec: RunnerConfig, run_dir: Path, echo: Callable[[str], Any]) -> _Done:
     check_replicates(spec.study.replicates)  # before check(): 0 and 1 get the same reason
     check(spec)
     if spec.model.fixed:
@@ -78,9 +102,32 @@ def run_study(spec: RunnerConfig, run_dir: Path, echo: Callable[[str], Any] = pr
         result = subsample_study(family, inputs.x, study)
     study = StudySpec(**{**study.__dict__, "sizes": result.sizes})  # subsampling drops sizes >= N
     save_study(spec, run_dir, family.name, result, study)
-    echo(describe(family.name, result, study, regular=family.se_source != "none"))
+    table = describe(family.name, result, study, regular=family.se_source != "none")
+    echo(table)
     echo(f"\nsaved: {run_dir}")
-    return result
+    return _Done(result, study, inputs, table)
+
+
+def study_data(spec: RunnerConfig, done: _Done) -> DataRecord:
+    """What the study fitted: subsamples of the data file (its values, hashed), or
+    ``replicates`` synthetic samples at each size (named by how they were drawn: the
+    draws themselves are not kept)."""
+    if spec.data.source != "synthetic":
+        x = done.inputs.x
+        return data_record(spec, x, fingerprint(x))
+    import hashlib
+
+    study, family = done.study, done.inputs.family
+    how = {"data.source": "synthetic", "model": family.name, "seed": study.seed,
+           "truth": jsonable(done.inputs.truth), "sizes": list(study.sizes),
+           "replicates": study.replicates}  # fmt: skip
+    digest = hashlib.sha1(json.dumps(how, sort_keys=True).encode()).hexdigest()[:16]
+    first, last = study.sizes[0], study.sizes[-1]
+    sizes = f"n={first}" if first == last else f"n={first}..{last}"
+    name = f"synthetic {family.name}({truth_text(spec.model.truth)})"[:80]
+    name += f" {study.replicates}x {sizes} seed={study.seed}"
+    dtype = "int64" if family.discrete else "float64"
+    return DataRecord(name, digest, (study.replicates, len(study.sizes)), dtype, code=how)
 
 
 def save_study(
@@ -132,15 +179,24 @@ def study_metrics(result: StudyResult) -> dict[str, float]:
     }
 
 
+# Step series, step = n: ``<quantity>/<parameter>`` (``rmse/lam``, ``rmse/map.lam``). The
+# run page's metrics tab gives each quantity a section of its own, listed before the
+# one-point slopes; the square root of the Cramer-Rao bound is on the scale of the RMSE, so
+# a chart of both compares like with like.
+STEP_QUANTITIES = {"rmse": "rmse", "sqrt_crlb": "crlb", "bias": "bias", "coverage": "coverage"}
+
+
 def study_steps(result: StudyResult) -> list[tuple[str, float, int]]:
     """Per-size numbers as step metrics: step = n, so MLflow plots them against n."""
     steps = []
     for _, row in result.summary.iterrows():
-        prefix = _prefix(row["estimator"])
-        for column in ("rmse", "bias", "crlb", "efficiency", "coverage", "mean"):
+        name = f"{_prefix(row['estimator'])}{row['parameter']}"
+        for quantity, column in STEP_QUANTITIES.items():
             value = float(row[column])
+            if quantity == "sqrt_crlb":
+                value = float(np.sqrt(value)) if value >= 0 else float("nan")
             if np.isfinite(value):
-                steps.append((f"{prefix}{column}.{row['parameter']}", value, int(row["size"])))
+                steps.append((f"{quantity}/{name}", value, int(row["size"])))
     return steps
 
 

@@ -4,10 +4,12 @@ A Hydra callback (``hydra.callbacks.sweep`` in ``conf/config.yaml``). Before any
 starts it creates the store and the experiment once, in the launching process (parallel
 jobs racing to create a fresh SQLite schema fail), and opens the parent run with
 ``MlflowClient`` (a fluent ``start_run`` would make every job in the same process fail as
-"already active"). Jobs find the parent through an environment variable. At the end it
-counts the jobs' ``status.json`` files, closes the parent (FAILED if any job failed) and
-exits non-zero if one did. An ``atexit`` guard closes the parent as KILLED when the sweep
-is interrupted, so it is never left RUNNING.
+"already active"). Jobs find the parent, and the keys the sweep varies (their run names
+start with them), through environment variables. At the end it counts the jobs'
+``status.json`` files, writes the sweep's report into the sweep folder and logs it to the
+parent with the counts and the best model by AIC, closes the parent (FAILED if any job
+failed) and exits non-zero if one did. An ``atexit`` guard closes the parent as KILLED
+when the sweep is interrupted, so it is never left RUNNING.
 """
 
 from __future__ import annotations
@@ -18,13 +20,24 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 
-from runner.io.tracking import PARENT_RUN_ENV, PARENT_URI_ENV, MlflowTracker, retry
-from runner.jobs.outputs import STATUS_FILE
+from runner.io.tracking import (
+    NOTE_TAG,
+    PARENT_RUN_ENV,
+    PARENT_URI_ENV,
+    MlflowTracker,
+    clip_note,
+    retry,
+)
+from runner.jobs.outputs import STATUS_FILE, SWEEP_KEYS_ENV
+
+_ENV = (PARENT_RUN_ENV, PARENT_URI_ENV, SWEEP_KEYS_ENV)
+PARENT_TAG = "sweep.parent"  # "true" on a sweep's parent run: how readers tell it apart
 
 
 class SweepCallback(Callback):
@@ -32,24 +45,27 @@ class SweepCallback(Callback):
         self.tracker: MlflowTracker | None = None
         self.client = None
         self.parent: str | None = None
+        self.experiment_id: str | None = None
+        self.keys: list[str] = []
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
         if not config.tracking.enabled:
             return
         sweep_dir = Path(config.hydra.sweep.dir)
         self.tracker = MlflowTracker(config.tracking.uri, config.tracking.experiment)
+        task = list(config.hydra.overrides.task)
+        self.keys, jobs = swept(task)
         try:
             self.client = self.tracker.client(write=True)
-            experiment_id = self.tracker.experiment_id(self.client)
-            overrides = " ".join(config.hydra.overrides.task)
+            self.experiment_id = self.tracker.experiment_id(self.client)
             run = retry(
                 self.client.create_run,
-                experiment_id,
-                run_name=f"sweep {sweep_dir.parent.name}/{sweep_dir.name}",
+                self.experiment_id,
+                run_name=parent_name(self.keys, jobs),
                 tags={
                     "sweep.dir": str(sweep_dir.resolve()),
-                    "sweep.overrides": overrides,
-                    "model": "sweep",
+                    "sweep.overrides": " ".join(task),
+                    PARENT_TAG: "true",
                 },
             )
         except Exception as exc:  # no parent: the jobs still run and report on their own
@@ -58,6 +74,7 @@ class SweepCallback(Callback):
         self.parent = run.info.run_id
         os.environ[PARENT_RUN_ENV] = self.parent
         os.environ[PARENT_URI_ENV] = self.tracker.uri
+        os.environ[SWEEP_KEYS_ENV] = json.dumps(self.keys)
         atexit.register(self._close, "KILLED")
         # SIGTERM (kill, Slurm time limits, timeout) skips atexit unless it becomes an exit.
         if (
@@ -70,28 +87,132 @@ class SweepCallback(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         statuses = _statuses(sweep_dir)
         failed = {job: error for job, (status, error) in statuses.items() if status != "FINISHED"}
-        self._close("FAILED" if failed else "FINISHED", len(statuses), len(failed))
+        where = None
+        if self.parent is not None and self.tracker is not None and self.experiment_id:
+            where = self.tracker.open_hint(self.experiment_id, self.parent)
+            self._record(sweep_dir, len(statuses), failed)
+        self._close("FAILED" if failed else "FINISHED")
         summary = f"sweep: {len(statuses)} job(s), {len(statuses) - len(failed)} finished"
         if failed:
             first = next(iter(failed.items()))
             summary += f", {len(failed)} FAILED (e.g. job {first[0]}: {first[1]})"
         print(f"{summary}; results in {sweep_dir}", file=sys.stderr)
+        if where:
+            print(f"  the sweep in MLflow: {where}", file=sys.stderr)
         if failed:
             sys.exit(1)
 
-    def _close(self, status: str, jobs: int | None = None, failed: int | None = None) -> None:
+    def _record(self, sweep_dir: Path, jobs: int, failed: dict[str, str | None]) -> None:
+        """The parent's summary: job counts, the report (written into the sweep folder,
+        then logged), the best model by AIC, and its name with the real job count. A report
+        that cannot be made costs a warning, never the sweep."""
+        from mlflow.entities import Metric, RunTag
+
+        now = int(time.time() * 1000)
+        metrics = {"jobs.finished": jobs - len(failed), "jobs.failed": len(failed)}
+        tags = {"sweep.jobs": str(jobs), "sweep.failed": str(len(failed))}
+        files: list[Path] = []
+        try:
+            files, found_metrics, found_tags = sweep_report(sweep_dir, jobs, failed)
+            metrics.update(found_metrics)
+            tags.update(found_tags)
+        except (Exception, SystemExit) as exc:  # report.py exits on a folder without jobs
+            print(f"warning: could not write the sweep's report: {exc}", file=sys.stderr)
+        try:
+            retry(self.client.log_batch, self.parent,
+                  metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+                  tags=[RunTag(k, v) for k, v in tags.items()])  # fmt: skip
+            for path in files:
+                retry(self.client.log_artifact, self.parent, str(path))
+            retry(self.client.update_run, self.parent, name=parent_name(self.keys, jobs))
+        except Exception as exc:
+            print(f"warning: could not log the sweep's summary to MLflow: {exc}",
+                  file=sys.stderr)  # fmt: skip
+
+    def _close(self, status: str) -> None:
         if self.parent is None or self.client is None:
             return
         parent, self.parent = self.parent, None
         try:
-            if jobs is not None:
-                retry(self.client.set_tag, parent, "sweep.jobs", str(jobs))
-                retry(self.client.set_tag, parent, "sweep.failed", str(failed))
             retry(self.client.set_terminated, parent, status=status)
         except Exception as exc:
             print(f"warning: could not close the sweep's MLflow run: {exc}", file=sys.stderr)
-        for key in (PARENT_RUN_ENV, PARENT_URI_ENV):
+        for key in _ENV:
             os.environ.pop(key, None)
+
+
+def swept(overrides: list[str]) -> tuple[list[str], int | None]:
+    """The keys a sweep varies (``model=a,b n=range(3)`` -> model, n) and its number of
+    jobs (None when a sweep cannot be counted, e.g. an interval for an optimizer)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception:  # Hydra will refuse them itself, in its own words
+        return [], None
+    keys, jobs = [], 1
+    for override in parsed:
+        if not override.is_sweep_override():
+            continue
+        keys.append(override.key_or_group)
+        try:
+            jobs *= len(list(override.sweep_string_iterator()))
+        except Exception:
+            jobs = None
+            break
+    return keys, jobs if keys else None
+
+
+def parent_name(keys: list[str], jobs: int | None) -> str:
+    """``sweep: model x n (12 jobs)``: what the sweep varies, and how many jobs it ran."""
+    shown = " x ".join(key.rsplit(".", 1)[-1] for key in keys) or "overrides"
+    count = "" if jobs is None else f" ({jobs} job{'s' if jobs != 1 else ''})"
+    return f"sweep: {shown}{count}"
+
+
+def sweep_report(
+    sweep_dir: Path, jobs: int, failed: dict[str, str | None]
+) -> tuple[list[Path], dict[str, float], dict[str, str]]:
+    """The report of runner.io.report for the sweep folder, written there: its files, and
+    the parent's numbers and tags from it (the best model by AIC where models were ranked
+    on the same data, and a short description: the ranking and the failures, the wide
+    table of every job staying in report.md)."""
+    import pandas as pd
+
+    from runner.io import report
+
+    frame = report.from_folder(sweep_dir)
+    written = report.write(frame, sweep_dir, f"Sweep {sweep_dir}")
+    metrics: dict[str, float] = {}
+    tags: dict[str, str] = {}
+    lines = [f"**{jobs} job(s): {jobs - len(failed)} finished, {len(failed)} "
+             "failed.** Every job's numbers are in `report.md` and `report.csv` (Artifacts).",
+             ""]  # fmt: skip
+    ranking = next((p for p in written if p.name == "ranking.csv"), None)
+    if ranking is not None:
+        ranks = pd.read_csv(ranking)
+        winners = ranks[ranks["rank"] == 1]
+        if winners["data"].nunique() == 1:
+            best = winners.iloc[0]
+            tags["best_model"] = str(best["model"])
+            metrics["best.aic"] = float(best["aic"])
+            runner_up = ranks[ranks["rank"] == 2]
+            gap = ""
+            if len(runner_up):
+                metrics["best.delta_aic"] = float(runner_up["delta_aic"].iloc[0])
+                gap = f" (AIC {metrics['best.delta_aic']:.3g} below the next)"
+            lines.append(f"Best by AIC on the same data: **{best['model']}**{gap}")
+            ranks = ranks.drop(columns=["data"])
+        else:  # several data sets, each with its own winner
+            counts = winners["model"].value_counts()
+            tags["best_model"] = ", ".join(f"{m} ({c} data sets)" for m, c in counts.items())
+            lines.append(f"Best by AIC, per data set: {tags['best_model']}")
+        lines += ["", report.markdown(ranks), ""]
+    if failed:
+        lines += ["Failed jobs:", ""]
+        lines += [f"- job {job}: {error}" for job, error in list(failed.items())[:20]]
+    tags[NOTE_TAG] = clip_note("\n".join(lines).rstrip())
+    return written, metrics, tags
 
 
 def _statuses(sweep_dir: Path) -> dict[str, tuple[str, str | None]]:

@@ -310,8 +310,8 @@ def test_report_from_experiment(synthetic):
     client = MlflowClient(tracking_uri=store(synthetic.sweep.cwd))
     experiment = client.get_experiment_by_name("mle-runner")
     runs = client.search_runs([experiment.experiment_id])
-    parents = [r for r in runs if r.data.tags.get("model") == "sweep"]
-    children = [r for r in runs if r.data.tags.get("model") != "sweep"]
+    parents = [r for r in runs if r.data.tags.get("sweep.parent") == "true"]
+    children = [r for r in runs if r.data.tags.get("sweep.parent") != "true"]
     assert len(parents) == 1
     assert len(children) == 4
     assert len(table) == 4  # the children; the sweep's parent run is no row

@@ -99,12 +99,12 @@ def test_convergence_job_end_to_end_with_mlflow(in_tmp):
     assert logged.info.run_name == "poisson convergence"
     assert logged.data.tags["study"] == "convergence"
     assert logged.data.params["study.name"] == "convergence"
-    history = client.get_metric_history(logged.info.run_id, "rmse.lam")
+    history = client.get_metric_history(logged.info.run_id, "rmse/lam")
     assert sorted(m.step for m in history) == [10, 100, 1000]
     by_size = summary.set_index("size")["rmse"]
     for m in history:
         assert m.value == pytest.approx(by_size[m.step], rel=1e-9)
-    coverage = client.get_metric_history(logged.info.run_id, "coverage.lam")
+    coverage = client.get_metric_history(logged.info.run_id, "coverage/lam")
     assert sorted(m.step for m in coverage) == [10, 100, 1000]
     assert logged.data.metrics["slope.lam"] == pytest.approx(slope, rel=1e-9)
     artifacts = {f.path for f in client.list_artifacts(logged.info.run_id)}

@@ -91,8 +91,8 @@ def parent_and_children(client, experiment: str = EXPERIMENT):
     found = client.get_experiment_by_name(experiment)
     assert found is not None, f"no experiment {experiment!r}"
     runs = client.search_runs([found.experiment_id], max_results=1000)
-    parents = [r for r in runs if r.data.tags.get("model") == "sweep"]
-    children = [r for r in runs if r.data.tags.get("model") != "sweep"]
+    parents = [r for r in runs if r.data.tags.get("sweep.parent") == "true"]
+    children = [r for r in runs if r.data.tags.get("sweep.parent") != "true"]
     return parents, children
 
 
@@ -515,7 +515,7 @@ def test_sweep_against_a_tracking_server(server, served):
         assert child.data.metrics["loglik"] == pytest.approx(record["loglik"]), model
         for name, p in record["params"].items():
             assert child.data.metrics[f"estimate.{name}"] == pytest.approx(p["estimate"])
-        history = client.get_metric_history(run_id, "trace.loglik")
+        history = client.get_metric_history(run_id, "trace/loglik")
         assert len(history) >= 1, model
         assert [m.step for m in history] == sorted(m.step for m in history)
         artifacts = {f.path for f in client.list_artifacts(run_id)}
@@ -524,7 +524,7 @@ def test_sweep_against_a_tracking_server(server, served):
 
     assert "estimate.mu" in by_model["gaussian"].data.metrics
     # Newton climbs from a moment start for the gamma: several steps, loglik never down.
-    history = client.get_metric_history(by_model["gamma"].info.run_id, "trace.loglik")
+    history = client.get_metric_history(by_model["gamma"].info.run_id, "trace/loglik")
     assert len({m.step for m in history}) > 1
     values = [m.value for m in sorted(history, key=lambda m: m.step)]
     assert all(b >= a - 1e-9 for a, b in itertools.pairwise(values))

@@ -306,7 +306,7 @@ def test_a_truth_on_the_boundary_makes_every_theory_number_n_a():
     assert "nan" not in text and "RMSE slope n/a" in text
     steps = study_steps(result)
     assert all(np.isfinite(value) for _, value, _ in steps)
-    assert {name for name, _, _ in steps} == {"rmse.p", "bias.p", "mean.p"}
+    assert {name for name, _, _ in steps} == {"rmse/p", "bias/p"}
 
 
 # ---- siblings: replicates without an MLE -------------------------------------------------
