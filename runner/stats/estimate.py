@@ -341,14 +341,20 @@ def _add_heldout(result: Fit, fam: Family, test: np.ndarray) -> None:
 HUGE = 1e150
 
 
-def _too_large(data: np.ndarray) -> str | None:
-    """Why a fit that broke down did so, when the data are too large to compute with;
-    None when they are not (the failure has another cause). Only called on failure."""
+def _largest(data: np.ndarray) -> float:
+    """The largest finite magnitude among float data (0 for other data). Only called on a
+    failure path, to say why: it costs a pass over the data."""
     x = np.asarray(data)
     if x.dtype.kind != "f" or x.size == 0:
-        return None
+        return 0.0
     with np.errstate(all="ignore"):
-        largest = float(np.max(np.abs(x[np.isfinite(x)]), initial=0.0))
+        return float(np.max(np.abs(x[np.isfinite(x)]), initial=0.0))
+
+
+def _too_large(data: np.ndarray) -> str | None:
+    """Why a fit that broke down did so, when the data are too large to compute with;
+    None when they are not (the failure has another cause)."""
+    largest = _largest(data)
     if largest < HUGE:
         return None
     return (
@@ -360,12 +366,8 @@ def _too_large(data: np.ndarray) -> str | None:
 
 def _precision_note(data: np.ndarray) -> str:
     """Where a refusal may come from rounding: values so large that doubles cannot tell
-    neighbouring numbers apart (1e30 and 1e30 + 1 are one double). Only called on failure."""
-    x = np.asarray(data)
-    if x.dtype.kind != "f" or x.size == 0:
-        return ""
-    with np.errstate(all="ignore"):
-        largest = float(np.max(np.abs(x[np.isfinite(x)]), initial=0.0))
+    neighbouring numbers apart (1e30 and 1e30 + 1 are one double)."""
+    largest = _largest(data)
     gap = float(np.spacing(largest))
     if gap < 1.0:
         return ""
