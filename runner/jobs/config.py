@@ -171,8 +171,9 @@ def check(cfg: RunnerConfig) -> None:
         raise ConfigError(f"optimizer.tol = {cfg.optimizer.tol}: expected a number > 0")
     if cfg.plots not in (True, False, "auto"):
         raise ConfigError(f"plots = {cfg.plots!r}: expected true, false or auto")
-    if cfg.study.replicates < 2:  # a variance needs two (runner.stats.study says more)
-        raise ConfigError(f"study.replicates = {cfg.study.replicates}: expected >= 2")
+    from runner.stats.study import check_replicates  # here: --help needs no scipy
+
+    check_replicates(cfg.study.replicates)
     if cfg.study.max_memory_mb <= 0:
         raise ConfigError(f"study.max_memory_mb = {cfg.study.max_memory_mb}: expected > 0")
     if not 0 <= cfg.data.holdout < 1:

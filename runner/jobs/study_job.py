@@ -30,7 +30,6 @@ from runner.jobs.outputs import (
 from runner.stats.study import (
     StudyResult,
     StudySpec,
-    check_replicates,
     parse_sizes,
     subsample_study,
     synthetic_study,
@@ -77,7 +76,6 @@ def run_study(spec: RunnerConfig, run_dir: Path, echo: Callable[[str], Any] = pr
 
 
 def _study(spec: RunnerConfig, run_dir: Path, echo: Callable[[str], Any]) -> _Done:
-    check_replicates(spec.study.replicates)  # before check(): 0 and 1 get the same reason
     check(spec)
     if spec.model.fixed:
         raise ConfigError(

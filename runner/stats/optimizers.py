@@ -84,15 +84,20 @@ class Optimizer(ABC):
         return {}
 
 
-def _tolerance(value: Any) -> float:
-    """``optimizer.tol`` as a float > 0 (the jobs layer checks the config; this, the API)."""
+def _positive(name: str, value: Any) -> float:
+    """``optimizer.<name>`` as a finite float > 0 (the jobs layer checks the config; this,
+    the Python API)."""
     try:
-        tol = float(value)
+        number = float(value)
     except (TypeError, ValueError):
-        tol = float("nan")
-    if isinstance(value, bool) or not (np.isfinite(tol) and tol > 0):
-        raise ConfigError(f"optimizer.tol = {value!r}: expected a number > 0")
-    return tol
+        number = float("nan")
+    if isinstance(value, bool) or not (np.isfinite(number) and number > 0):
+        raise ConfigError(f"optimizer.{name} = {value!r}: expected a number > 0")
+    return number
+
+
+def _tolerance(value: Any) -> float:
+    return _positive("tol", value)
 
 
 def _count(name: str, value: Any) -> int:
@@ -469,13 +474,7 @@ class GradientAscent(Optimizer):
     name = "gradient_ascent"
 
     def __init__(self, learning_rate: float = 0.5, tol: float = 1e-6, maxiter: int = 20000):
-        try:
-            rate = float(learning_rate)
-        except (TypeError, ValueError):
-            rate = float("nan")
-        if isinstance(learning_rate, bool) or not (np.isfinite(rate) and rate > 0):
-            raise ConfigError(f"optimizer.learning_rate = {learning_rate!r}: expected > 0")
-        self.learning_rate = rate
+        self.learning_rate = _positive("learning_rate", learning_rate)
         self.tol = _tolerance(tol)
         self.maxiter = _count("maxiter", maxiter)
 

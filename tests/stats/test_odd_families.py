@@ -584,7 +584,8 @@ def test_a_method_that_needs_a_gradient_gets_one_where_the_family_has_no_score()
         ("scipy", {"maxiter": 2.5}, "optimizer.maxiter = 2.5: expected an integer >= 1"),
         ("em", {"starts": 0}, "optimizer.starts = 0: expected an integer >= 1"),
         ("auto", {"hessian": "exact"}, "optimizer.hessian = 'exact': choose one of"),
-        ("gradient_ascent", {"learning_rate": 0}, "optimizer.learning_rate = 0: expected > 0"),
+        ("gradient_ascent", {"learning_rate": 0},
+         "optimizer.learning_rate = 0: expected a number > 0"),
         ("scipy", {"method": 3}, "optimizer.method = 3: expected the name of a scipy"),
     ],
 )
