@@ -5,15 +5,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
-from omegaconf import DictConfig
+from runner.io import tracking_worker
 
-from runner.jobs.config import register
-from runner.jobs.folders import planned_run_folder
-from runner.jobs.launch import INTERRUPTED, execute  # ready before Hydra starts: see below
-from runner.jobs.outputs import STATUS_FILE, job_name, run_name, swept_keys, write_status
+tracking_worker.start_early(sys.argv)  # MLflow's imports on the other core, from now on
+
+import hydra  # noqa: E402
+from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from hydra.types import RunMode  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from runner.jobs.config import register  # noqa: E402
+from runner.jobs.folders import planned_run_folder  # noqa: E402
+from runner.jobs.launch import INTERRUPTED, execute  # noqa: E402  (ready before Hydra starts)
+from runner.jobs.outputs import (  # noqa: E402
+    STATUS_FILE,
+    job_name,
+    run_name,
+    swept_keys,
+    write_status,
+)
 
 _HERE = Path(__file__).resolve().parent
 # An editable install or a checkout reads the top-level conf/; a wheel ships it in the package.

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import TrackingError
+from runner.io import tracking_worker
 from runner.io.tracking import (
     DataRecord,
     MlflowTracker,
@@ -62,6 +63,8 @@ def write_trace(trace: list[dict[str, float]], path: Path) -> None:
 def make_tracker(tracking: TrackingConfig) -> Tracker:
     if not tracking.enabled:
         return NullTracker()
+    if tracking_worker.enabled():  # the command line: MLflow already imported next door
+        return tracking_worker.WarmTracker(tracking.uri, tracking.experiment)
     return MlflowTracker(tracking.uri, tracking.experiment)
 
 
