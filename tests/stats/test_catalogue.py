@@ -875,3 +875,18 @@ def test_fisher_information_equals_monte_carlo_variance_of_the_per_observation_s
     # so 0.06 is ~5 sd while still catching a wrong factor or sign.
     d = np.sqrt(np.diag(info))
     np.testing.assert_allclose((mc - info) / np.outer(d, d), 0.0, atol=0.06)
+
+
+def test_negative_binomial_tallies_counts_to_the_same_statistics_and_fit():
+    # Integer counts go through one bincount; the same values as floats through np.unique:
+    # both must give the same sufficient statistics and the same maximum.
+    x = np.random.default_rng(3).negative_binomial(3.0, 0.4, 5_000)
+    family = families.get("negative_binomial")
+    tallied, sorted_ = family.reduce(x), family.reduce(x.astype(float))
+    assert tallied["weights"].sum() == x.size
+    for key in ("n", "total", "mean", "mean_square", "log_factorials"):
+        assert tallied[key] == pytest.approx(sorted_[key], rel=1e-12), key
+    np.testing.assert_array_equal(tallied["values"], sorted_["values"])
+    a, b = fit("negative_binomial", x), fit("negative_binomial", x.astype(float))
+    assert a.loglik == pytest.approx(b.loglik, rel=1e-12)
+    assert a.params["size"] == pytest.approx(b.params["size"], rel=1e-9)

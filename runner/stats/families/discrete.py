@@ -468,6 +468,19 @@ class NegativeBinomial(Family):
     interval = Interval(0, integer=True)
 
     def reduce(self, x):
+        tally = _tally(x)  # one bincount, no sort: every sum below is over distinct values
+        if tally is not None:
+            values, weights = tally
+            n = x.shape[-1]
+            return {
+                "n": n,
+                "values": values,
+                "weights": weights,
+                "total": float(values @ weights),
+                "mean": float(values @ weights) / n,
+                "mean_square": float((values * values) @ weights) / n,
+                "log_factorials": float(special.gammaln(values + 1) @ weights),
+            }
         if x.ndim == 1:
             values, weights = np.unique(x, return_counts=True)
         else:
