@@ -33,6 +33,10 @@ class ModelConfig:
     trials: Optional[int] = None
     categories: Optional[list[Any]] = None
     k: Optional[int] = None
+    dist: Optional[str] = None  # model=scipy: the scipy.stats distribution's name
+    logpdf: Optional[str] = None  # model=custom: module:function, logpdf(x, **theta)
+    params: dict[str, Any] = field(default_factory=dict)  # model=custom: name -> space
+    sampler: Optional[str] = None  # model=custom: module:function, sampler(theta, size, rng)
     prior: dict[str, Any] = field(default_factory=dict)
 
 

@@ -28,9 +28,14 @@ class Inputs:
 def load_inputs(spec: RunnerConfig) -> Inputs:
     """The configured family and data, validated against each other."""
     model, source = spec.model, spec.data
-    family = families.get(model.name, trials=model.trials, categories=model.categories, k=model.k)
+    family = families.get(model.name, trials=model.trials, categories=model.categories, k=model.k,
+                          dist=model.dist, logpdf=model.logpdf, params=model.params or None,
+                          sampler=model.sampler)  # fmt: skip
     truth = None
     if source.source == "synthetic" or source.test_n:
+        default = getattr(family, "default_truth", None)
+        if not model.truth and default is not None:  # model=scipy: scipy's example values
+            model.truth = default()
         if not model.truth:
             raise ConfigError(
                 "synthetic data need the true parameters: set model.truth "

@@ -160,6 +160,75 @@ class UnitInterval(_Elementwise):
         return p * (1 - p) * (1 - 2 * p)
 
 
+class Bounded(_Elementwise):
+    """An interval with finite ends on one or both sides: ``low + exp(z)``,
+    ``high - exp(z)`` or ``low + (high - low) expit(z)``. For scipy's shape domains (a
+    ``c`` in (-1, inf)) and for a threshold held below the data (``loc < min(x)``)."""
+
+    name = "bounded"
+
+    def __init__(self, low: float = -np.inf, high: float = np.inf, why: str = ""):
+        if not low < high:
+            raise ValueError(f"empty interval ({low}, {high})")
+        self.low, self.high = float(low), float(high)
+        self.width = self.high - self.low
+        self.description = _interval_text(self.low, self.high) + (f" ({why})" if why else "")
+
+    def __repr__(self) -> str:
+        return f"Bounded({self.low}, {self.high})"
+
+    def contains(self, value):
+        value = np.asarray(value, dtype=float)
+        return bool(np.all(np.isfinite(value) & (value >= self.low) & (value <= self.high)))
+
+    def on_boundary(self, value):
+        value = np.asarray(value, dtype=float)
+        return bool(np.any((value <= self.low) | (value >= self.high)))
+
+    def _forward(self, z):
+        if np.isfinite(self.width):
+            return self.low + self.width * expit(z)
+        if np.isfinite(self.low):
+            return self.low + np.exp(z)
+        return self.high - np.exp(z)
+
+    def _inverse(self, value):
+        if np.isfinite(self.width):
+            return logit((value - self.low) / self.width)
+        if np.isfinite(self.low):
+            return np.log(value - self.low)
+        return np.log(self.high - value)
+
+    def _derivative(self, z):
+        if np.isfinite(self.width):
+            p = expit(z)
+            return self.width * p * (1 - p)
+        return np.exp(z) if np.isfinite(self.low) else -np.exp(z)
+
+    def _second_derivative(self, z):
+        if np.isfinite(self.width):
+            p = expit(z)
+            return self.width * p * (1 - p) * (1 - 2 * p)
+        return np.exp(z) if np.isfinite(self.low) else -np.exp(z)
+
+
+def _interval_text(low: float, high: float) -> str:
+    if np.isfinite(low) and np.isfinite(high):
+        return f"a number in ({low:g}, {high:g})"
+    return f"a number > {low:g}" if np.isfinite(low) else f"a number < {high:g}"
+
+
+def interval(low: float, high: float) -> Constraint:
+    """The constraint for the open interval (low, high): the named ones where they fit."""
+    if low == -np.inf and high == np.inf:
+        return real
+    if low == 0 and high == np.inf:
+        return positive
+    if low == 0 and high == 1:
+        return unit_interval
+    return Bounded(low, high)
+
+
 class Simplex(Constraint):
     """Probability vectors: softmax of ``[z, 0]``, so ``K`` values use ``K - 1`` coordinates."""
 

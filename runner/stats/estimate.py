@@ -442,14 +442,23 @@ def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
             "not be zero there and Wald standard errors do not apply"
         )
 
-    score_flat, grad_norm = _score_at(fam, problem, theta, boundary)
+    # Parameters searched over the integers have no Wald SE: the information is that of
+    # the others, with those held at their estimates.
+    held = set(outcome.held)
+    se_problem = problem
+    if held:
+        searched = {k: theta[k] for k in held}
+        se_problem = LikelihoodProblem(fam, problem.stats, {**problem.fixed, **searched})
+        notes.append(f"{', '.join(sorted(held))}: integer, estimated by a search over the "
+                     "integers (no Wald standard error)")  # fmt: skip
+    score_flat, grad_norm = _score_at(fam, se_problem, theta, boundary)
     cov = None
-    if not on_boundary and np.isfinite(loglik) and problem.dim > 0:
+    if not on_boundary and np.isfinite(loglik) and se_problem.dim > 0:
         with np.errstate(all="ignore"):  # extreme data: checked just below, not warned
             if fam.se_source == "expected":
-                cov, why = _expected_covariance(fam, problem, theta)
+                cov, why = _expected_covariance(fam, se_problem, theta)
             else:
-                cov, why = _covariance(problem, theta)
+                cov, why = _covariance(se_problem, theta)
         if cov is not None and not np.all(np.isfinite(cov)):
             cov, why = None, (
                 "the standard errors are beyond double precision at this scale: rescale "
@@ -464,9 +473,10 @@ def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
         values = p.constraint.components(theta[p.name])
         truths = None if truth is None else p.constraint.components(truth[p.name])
         is_fixed = p.name in problem.fixed
+        no_se = is_fixed or p.name in held
         for i, name in enumerate(p.component_names()):
             se = ci = None
-            if not is_fixed and cov is not None:
+            if not no_se and cov is not None:
                 var = cov[offset + i, offset + i]
                 if np.isfinite(var) and var >= 0:
                     se = float(np.sqrt(var))
@@ -482,7 +492,7 @@ def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
                     on_boundary=bool(boundary.get(p.name, False)),
                 )
             )
-        if not is_fixed:
+        if not no_se:
             offset += p.size
 
     return Fit(

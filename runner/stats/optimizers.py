@@ -71,6 +71,9 @@ class Outcome:
     converged: bool
     message: str
     trace: list[dict[str, float]] = field(default_factory=list)
+    # Parameters estimated by a search over a discrete set (integers): counted in k, but
+    # with no Wald standard error (the information is for continuous parameters).
+    held: set[str] = field(default_factory=set)
 
 
 class Optimizer(ABC):
@@ -691,6 +694,10 @@ class Auto(Optimizer):
         if em is not None:
             self._refuse(problem, "fits {label} by EM", {"tol", "maxiter", "starts"}, True)
             return self._em.maximize(problem)
+        searched = problem.family.maximize(problem)
+        if searched is not None:
+            self._refuse(problem, "searches {label} from several starts", set(), True)
+            return searched
         profiled = problem.profile()
         if profiled is not None:
             how = "solves {label} by Newton on its profile likelihood (to machine precision)"

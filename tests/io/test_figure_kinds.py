@@ -534,9 +534,12 @@ def test_every_family_draws_labelled_figures_with_the_truth(name, size, tmp_path
     import yaml
 
     config = yaml.safe_load((CONF / f"{name}.yaml").read_text())
-    options = {k: config[k] for k in ("k", "trials") if config.get(k) is not None}
-    fam = families.get(name, **options).for_truth(config["truth"])
-    truth = fam.check_theta(config["truth"])
+    keys = ("k", "trials", "dist", "logpdf", "params", "sampler")
+    options = {k: config[k] for k in keys if config.get(k) is not None}
+    fam = families.get(name, **options)
+    given = config["truth"] or fam.default_truth()  # model=scipy: scipy's example values
+    fam = fam.for_truth(given)
+    truth = fam.check_theta(given)
     x = fam.sample(truth, size, np.random.default_rng(size))
     bayes = {"estimator": "map", "prior": config["prior"]} if "prior" in config else {}
     # 8 student_t draws seldom have an MLE of df: held, as a user would (model.fixed).

@@ -104,6 +104,14 @@ CASES: dict[str, tuple[list[str], dict[str, str]]] = {
     "npy": (["data=npy", "data.path=x.npy", "model=gamma", "tracking=none"],
             {"x.npy": NPY_VALUES}),
     "plots_true": (["model=gaussian", "n=200", "tracking=none", "plots=true"], {}),
+    "scipy_gev": (["model=scipy", "model.dist=genextreme", "n=400", "tracking=none",
+                   "plots=true"], {}),
+    "scipy_csv_held": (["model=scipy", "model.dist=weibull_min", "+model.fixed.loc=0",
+                        "data=csv", "data.path=t.csv", "data.column=t", "tracking=none"],
+                       {"t.csv": "t\n" + "\n".join(f"{v:.6f}" for v in
+                                                  2.0 * np.random.default_rng(4).weibull(1.5, 300))
+                        + "\n"}),
+    "err_scipy_dist": (["model=scipy", "model.dist=gumbl", "tracking=none"], {}),
 }  # fmt: skip
 
 
@@ -455,3 +463,37 @@ def test_plots_auto_draws_for_tracked_runs_only(runs):
     assert sorted(p.name for p in run_folder(tracked).glob("*.png")) == [
         "density.png", "likelihood.png"]  # fmt: skip
     assert list(run_folder(untracked).glob("*.png")) == []
+
+
+# ---- model=scipy: any scipy.stats distribution ------------------------------------------
+
+
+def test_scipy_distribution_by_name_from_synthetic_data(runs):
+    run = runs["scipy_gev"]
+    succeeded(run)
+    record = run.record()
+    assert record["model"] == "scipy.genextreme"
+    assert set(record["params"]) == {"c", "loc", "scale"}
+    truth = {name: p["truth"] for name, p in record["params"].items()}
+    assert truth == {"c": -0.1, "loc": 0.0, "scale": 1.0}  # scipy's example shape, loc 0, scale 1
+    assert all(p["se"] is not None and p["se"] > 0 for p in record["params"].values())
+    folder = run.results()[0].parent
+    assert (folder / "density.png").is_file()
+
+
+def test_scipy_distribution_with_a_held_parameter_matches_the_built_in(runs):
+    run = runs["scipy_csv_held"]
+    succeeded(run)
+    record = run.record()
+    values = np.loadtxt(run.cwd / "t.csv", skiprows=1)
+    shape, _, scale = stats.weibull_min.fit(values, floc=0)
+    params = {name: p["estimate"] for name, p in record["params"].items()}
+    assert params["loc"] == 0 and record["params"]["loc"]["fixed"]
+    assert params["c"] == pytest.approx(shape, rel=1e-4)
+    assert params["scale"] == pytest.approx(scale, rel=1e-4)
+
+
+def test_scipy_unknown_distribution_is_one_paragraph(runs):
+    message = failed_cleanly(runs["err_scipy_dist"])
+    one_paragraph(message)
+    assert "did you mean gumbel_r" in message

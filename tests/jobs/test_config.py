@@ -77,7 +77,10 @@ def test_every_model_truth_is_valid_for_its_family(name):
     model = cfg.model
     truth = OmegaConf.to_container(model.truth, resolve=True)
     categories = OmegaConf.to_container(model.categories) if model.categories else None
-    family = families.get(model.name, trials=model.trials, categories=categories)
+    extra = {k: OmegaConf.to_container(model[k]) if k == "params" else model[k]
+             for k in ("dist", "logpdf", "params", "sampler") if model.get(k)}  # fmt: skip
+    family = families.get(model.name, trials=model.trials, categories=categories, **extra)
+    truth = truth or family.default_truth()  # model=scipy: scipy's example values
     family = family.for_truth(truth)
     checked = family.check_theta(truth, "model.truth")
     assert set(checked) == set(family.param_names)

@@ -20,6 +20,7 @@ from runner.stats.families.continuous import (
     Uniform,
     Weibull,
 )
+from runner.stats.families.custom import Custom
 from runner.stats.families.discrete import (
     Bernoulli,
     Binomial,
@@ -30,6 +31,7 @@ from runner.stats.families.discrete import (
 )
 from runner.stats.families.mixture import GaussianMixture
 from runner.stats.families.multivariate import MultivariateNormal
+from runner.stats.families.scipy_family import ScipyFamily
 from runner.stats.registry import build
 
 _REGISTRY: dict[str, type[Family]] = {
@@ -52,6 +54,8 @@ _REGISTRY: dict[str, type[Family]] = {
         StudentT,
         GaussianMixture,
         MultivariateNormal,
+        ScipyFamily,
+        Custom,
     )
 }
 

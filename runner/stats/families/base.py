@@ -262,6 +262,12 @@ class Family(ABC):
         parameters), where one is cheaper than the generic optimizers; or None."""
         return None
 
+    def maximize(self, problem: Any) -> Any:
+        """The family's own complete search for ``optimizer=auto`` (an ``Outcome``:
+        several starts, integer parameters, a threshold profile), or None for the generic
+        stages."""
+        return None
+
     def check_estimate(
         self, theta: Theta, free: set[str], stats: Stats | None = None
     ) -> str | None:

@@ -1,0 +1,314 @@
+"""Any ``scipy.stats`` distribution as a family: ``fit("scipy", x, dist="gumbel_r")``.
+
+Parameters are scipy's own, in scipy's parameterization: the distribution's shape names
+(``dist.shapes``), then ``loc`` and, for continuous distributions, ``scale``. Shape
+domains come from scipy (``_shape_info``), so constraints are the same parameter spaces
+as the built-in families use. The data are kept whole: one evaluation of the
+log-likelihood is one vectorised ``logpdf`` sum, and derivatives are numerical (central
+differences in unconstrained coordinates), so the standard errors are still those of the
+observed information.
+
+Where ``loc`` is a threshold (the support starts at ``loc``: weibull_min, gamma, lognorm,
+expon, ...), ``loc`` is kept below the smallest observation, and the fit looks at what
+the likelihood does as ``loc`` approaches it. For shapes that put infinite density at the
+threshold it grows without bound there: then either an interior local maximum is found
+by profiling over the threshold and reported with a note, or the fit says that no MLE
+exists, instead of returning a degenerate spike. Integer shapes (binom ``n``) and a
+discrete ``loc`` are searched over the integers, the other parameters refitted at each.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from typing import Any
+
+import numpy as np
+
+from runner.errors import ConfigError
+from runner.stats.constraints import Bounded, Param, interval, positive, real
+from runner.stats.families.base import Family, Interval, Stats, Theta
+
+# Distributions scipy ships but cannot fit as a family here, with the reason.
+UNSUPPORTED = {
+    "levy_stable": "its density is a numerical integral per point (seconds per evaluation)",
+    "rv_histogram": "a histogram-based distribution built from data, not a parametric family",
+    "rv_discrete": "the generic base class, not a distribution",
+    "rv_continuous": "the generic base class, not a distribution",
+}
+SPIKE = 1e-9  # a threshold this close to min(x) (relative to the spread) is at the edge
+
+
+@functools.cache
+def catalogue() -> dict[str, Any]:
+    """Every distribution object scipy.stats ships, by name (continuous and discrete)."""
+    from scipy import stats
+
+    found = {}
+    for name in dir(stats):
+        obj = getattr(stats, name)
+        if isinstance(obj, (stats.rv_continuous, stats.rv_discrete)) and name not in UNSUPPORTED:
+            found[name] = obj
+    return found
+
+
+@functools.cache
+def example_shapes() -> dict[str, tuple[float, ...]]:
+    """scipy's own example shape values per distribution (its test suite's), for a default
+    truth when synthetic data are asked for without one."""
+    from scipy.stats import _distr_params
+
+    return {name: tuple(shapes) for name, shapes in
+            [*_distr_params.distcont, *_distr_params.distdiscrete]
+            if isinstance(name, str)}  # fmt: skip
+
+
+def _dist(name: Any):
+    if not isinstance(name, str) or not name:
+        raise ConfigError(
+            f"model.dist = {name!r}: expected the name of a scipy.stats distribution "
+            "(gumbel_r, weibull_min, genextreme, nbinom, ...)"
+        )
+    found = catalogue()
+    if name in found:
+        return found[name]
+    if name in UNSUPPORTED:
+        raise ConfigError(f"scipy.stats.{name} cannot be fitted here: {UNSUPPORTED[name]}")
+    close = difflib.get_close_matches(name, list(found), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ConfigError(
+        f"model.dist = {name!r} is not a scipy.stats distribution{hint} "
+        f"({len(found)} are available: python -c \"from runner.stats.families.scipy_family "
+        "import catalogue; print(sorted(catalogue()))\")"
+    )
+
+
+class ScipyFamily(Family):
+    """``scipy.stats.<dist>`` with every parameter free unless held (``fixed``)."""
+
+    name = "scipy"
+    parameterization = "scipy.stats parameters: shapes, loc, scale (see scipy's docs)"
+    se_source = "observed"
+    min_n = 2
+
+    def __init__(self, dist: str, bounds: tuple[float, float] | None = None):
+        self.dist = _dist(dist)
+        self.dist_name = dist
+        from scipy import stats
+
+        self.discrete = isinstance(self.dist, stats.rv_discrete)
+        self.name = f"scipy.{dist}"  # what results and tables show
+        self.support = f"the support of scipy.stats.{dist}"
+        self.parameterization = (
+            f"scipy.stats.{dist}({', '.join(self._names())}); see scipy's documentation"
+        )
+        self.interval = Interval(integer=True) if self.discrete else Interval()
+        self.bounds = bounds  # (min, max) of the data, once known: for the threshold
+
+    def options(self) -> dict[str, Any]:
+        return {"dist": self.dist_name}
+
+    def for_data(self, values: np.ndarray, labels: list[str] | None = None) -> ScipyFamily:
+        x = np.asarray(values, dtype=float)
+        finite = x[np.isfinite(x)] if x.size else x
+        if finite.size == 0:
+            return self
+        return ScipyFamily(self.dist_name, (float(finite.min()), float(finite.max())))
+
+    # ---- parameters -----------------------------------------------------------------
+    def _shape_info(self) -> list[Any]:
+        return list(self.dist._shape_info())
+
+    def _names(self) -> list[str]:
+        shapes = [s.name for s in self._shape_info()]
+        return [*shapes, "loc"] + ([] if self.discrete else ["scale"])
+
+    @functools.cached_property
+    def _params(self) -> tuple[Param, ...]:
+        params = []
+        for info in self._shape_info():
+            low, high = (float(v) for v in info.domain)
+            what = "integer shape" if info.integrality else "shape"
+            params.append(Param(info.name, interval(low, high), f"scipy {what} {info.name}"))
+        params.append(Param("loc", self._loc_constraint(), "location (scipy loc)"))
+        if not self.discrete:
+            params.append(Param("scale", positive, "scale (scipy scale)"))
+        return tuple(params)
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return self._params
+
+    def integer_params(self) -> list[str]:
+        """Parameters that only take integer values (searched over the integers)."""
+        names = [s.name for s in self._shape_info() if s.integrality]
+        return names + (["loc"] if self.discrete else [])
+
+    @property
+    def threshold(self) -> bool:
+        """True if the support starts at ``loc`` whatever the shapes (``a = 0``, no upper
+        end that moves with them): then ``loc`` must stay below min(x)."""
+        from scipy import stats
+
+        if self.discrete or self.bounds is None:
+            return False
+        own_support = type(self.dist)._get_support is not stats.rv_continuous._get_support
+        return not own_support and self.dist.a == 0 and np.isinf(self.dist.b)
+
+    def _loc_constraint(self):
+        if self.threshold:
+            low = self.bounds[0]
+            return Bounded(-np.inf, low, why=f"a threshold below min(x) = {low:g}")
+        return real
+
+    # ---- data -----------------------------------------------------------------------
+    def reduce(self, x: np.ndarray) -> Stats:
+        x = np.asarray(x, dtype=float)
+        return {"n": x.shape[-1], "x": x}
+
+    def _args(self, theta: Theta, batched: bool) -> tuple[list[Any], dict[str, Any]]:
+        def value(name):
+            v = np.asarray(theta[name], dtype=float)
+            return np.expand_dims(v, -1) if batched and v.ndim else v
+
+        shapes = [value(s.name) for s in self._shape_info()]
+        kwargs = {"loc": value("loc")}
+        if not self.discrete:
+            kwargs["scale"] = value("scale")
+        return shapes, kwargs
+
+    def pointwise(self, x: np.ndarray, theta: Theta) -> np.ndarray:
+        """log f(x_i | theta) for each value (along the last axis of a batch)."""
+        shapes, kwargs = self._args(theta, batched=np.ndim(x) > 1)
+        with np.errstate(all="ignore"):
+            if self.discrete:
+                return self.dist.logpmf(x, *shapes, **kwargs)
+            return self.dist.logpdf(x, *shapes, **kwargs)
+
+    def loglik(self, stats: Stats, theta: Theta) -> Any:
+        values = self.pointwise(stats["x"], theta)
+        total = np.sum(values, axis=-1)
+        return np.where(np.isnan(total), -np.inf, total)
+
+    def degenerate(self, stats: Stats, free: set[str]) -> str | None:
+        x = stats["x"]
+        if x.ndim == 1 and x.size and np.all(x == x[0]) and ({"scale", "loc"} & free):
+            return (
+                f"all {x.size} values are equal ({x[0]:g}): {self.name} has no MLE (its "
+                "scale runs to 0); hold scale and loc (+model.fixed.scale=...) or use more "
+                "varied data"
+            )
+        return None
+
+    # ---- starting points ------------------------------------------------------------
+    def initial(self, stats: Stats) -> Theta:
+        """scipy's own starting guess (``_fitstart``, moments), moved into the support of
+        the data: a threshold below min(x), a scale that covers the spread."""
+        x = stats["x"]
+        if x.ndim > 1:  # a batch: one start per row
+            rows = [self.initial({"n": stats["n"], "x": row}) for row in x]
+            return {k: np.array([r[k] for r in rows]) for k in self.param_names}
+        names = self.param_names
+        guess = None
+        if not self.discrete:
+            try:
+                with np.errstate(all="ignore"):
+                    guess = [float(v) for v in self.dist._fitstart(x)]
+            except Exception:  # scipy's guess needs what these data lack
+                guess = None
+        if guess is None or len(guess) != len(names) or not np.all(np.isfinite(guess)):
+            guess = [*self._example(), float(np.min(x)) if self.discrete else 0.0]
+            if not self.discrete:
+                guess.append(float(np.std(x)) or 1.0)
+        theta = dict(zip(names, guess, strict=True))
+        return self._into_support(x, theta)
+
+    def _example(self) -> list[float]:
+        shapes = example_shapes().get(self.dist_name)
+        infos = self._shape_info()
+        if shapes is not None and len(shapes) == len(infos):
+            return [float(s) for s in shapes]
+        out = []
+        for info in infos:
+            low, high = (float(v) for v in info.domain)
+            if np.isfinite(low) and np.isfinite(high):
+                out.append((low + high) / 2)
+            elif np.isfinite(low):
+                out.append(low + 1.0)
+            elif np.isfinite(high):
+                out.append(high - 1.0)
+            else:
+                out.append(0.0)
+        return out
+
+    def _into_support(self, x: np.ndarray, theta: Theta) -> Theta:
+        """A start where every value has positive density, if a shift and a stretch of
+        loc and scale find one (else the guess as it was)."""
+        theta = dict(theta)
+        for p in self.params:  # shapes inside their domains
+            if not p.constraint.contains(np.asarray(theta[p.name])):
+                theta[p.name] = float(p.constraint.from_unconstrained(np.zeros(1))[0])
+        lo, hi = float(np.min(x)), float(np.max(x))
+        spread = (hi - lo) or max(abs(lo), 1.0)
+        if self.threshold and not theta["loc"] < lo:
+            theta["loc"] = lo - 0.1 * spread
+        if np.all(np.isfinite(self.pointwise(x, theta))):
+            return theta
+        if self.discrete:
+            a = self.dist.support(*[theta[s.name] for s in self._shape_info()])[0]
+            if np.isfinite(a):
+                theta["loc"] = float(np.floor(lo - a))
+            return theta
+        shapes = [theta[s.name] for s in self._shape_info()]
+        a, b = (float(v) for v in self.dist.support(*shapes))
+        if np.isfinite(a) and np.isfinite(b):  # fit the data inside [loc + a s, loc + b s]
+            scale = (hi - lo) / (b - a) * 1.1 or 1.0
+            loc = lo - a * scale - 0.05 * (b - a) * scale
+        elif np.isfinite(a):
+            scale = theta["scale"]
+            loc = lo - a * scale - 0.1 * spread
+        elif np.isfinite(b):
+            scale = theta["scale"]
+            loc = hi - b * scale + 0.1 * spread
+        else:
+            return theta
+        candidate = {**theta, "loc": loc, "scale": scale}
+        if self.threshold:
+            candidate["loc"] = min(candidate["loc"], lo - 0.1 * spread)
+        return candidate if np.all(np.isfinite(self.pointwise(x, candidate))) else theta
+
+    # ---- the maximization -----------------------------------------------------------
+    def maximize(self, problem: Any) -> Any:
+        """The whole search (``optimizer=auto``): several starts (scipy's guess, then
+        scipy's own ``fit`` where the first ends badly), integer parameters over the
+        integers, and a profile over a threshold whose likelihood runs off at min(x)."""
+        from runner.stats.families import scipy_search
+
+        return scipy_search.maximize(self, problem)
+
+    def check_estimate(self, theta: Theta, free: set[str], stats: Stats | None = None):
+        if stats is None or stats["x"].ndim != 1:
+            return None
+        if not np.all(np.isfinite(self.pointwise(stats["x"], theta))):
+            return (
+                f"no parameters of {self.name} give every observation a positive "
+                f"{'mass' if self.discrete else 'density'} from this start: the data lie "
+                "outside its support; check the data, or hold loc/scale so they fit"
+            )
+        return None
+
+    def scipy_dist(self, theta: Theta):
+        shapes, kwargs = self._args(theta, batched=False)
+        return self.dist(*[float(s) for s in shapes], **{k: float(v) for k, v in kwargs.items()})
+
+    def logpdf(self, x: np.ndarray, theta: Theta) -> np.ndarray:
+        return self.pointwise(np.asarray(x, dtype=float), theta)
+
+    def for_truth(self, truth: Any) -> Family:
+        return self
+
+    def default_truth(self) -> Theta:
+        """scipy's example shapes, loc 0, scale 1: synthetic data when no truth is given."""
+        values = [*self._example(), 0.0] + ([] if self.discrete else [1.0])
+        return dict(zip(self.param_names, values, strict=True))
+

@@ -1,0 +1,252 @@
+"""The search behind ``ScipyFamily.maximize``: a likelihood with no closed form, no
+analytic derivatives and perhaps a threshold or integer parameters.
+
+1. Continuous parameters: Newton (numerical Hessian) from scipy's starting guess, then
+   L-BFGS-B and Nelder-Mead where Newton does not converge, then scipy's own ``fit`` as a
+   second start where that ends higher; the best end point wins.
+2. A threshold ``loc`` that ends at min(x) (the likelihood rising without bound there):
+   a profile over the gap ``min(x) - loc`` looks for an interior local maximum; without
+   one there is no MLE, and the fit says so.
+3. Integer parameters (binom ``n``, a discrete ``loc``): a walk over the integers from the
+   start, each step refitting the others, until neither neighbour is better.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from runner.errors import DataError
+from runner.stats import optimizers
+
+PROFILE_POINTS = 24  # gaps min(x) - loc from 1e-8 to 3 spreads, evenly in log
+EDGE_GAP = 1e-6  # a threshold within this fraction of the spread of min(x) is at the edge
+MAX_INTEGER_STEPS = 10_000
+
+
+def maximize_continuous(problem: Any) -> optimizers.Outcome:
+    """Several optimizers from the problem's start; the best end point (custom families)."""
+    return _climb(problem)
+
+
+def maximize(family: Any, problem: Any) -> optimizers.Outcome:
+    integers = [name for name in family.integer_params() if name not in problem.fixed]
+    if integers:
+        return _integer_search(family, problem, integers)
+    return _continuous(family, problem)
+
+
+def loglik_of(problem: Any, theta: dict[str, Any]) -> float:
+    with np.errstate(all="ignore"):
+        value = float(problem.family.loglik(problem.stats, theta))
+    return value if np.isfinite(value) else -np.inf
+
+
+def _climb(problem: Any) -> optimizers.Outcome:
+    """Newton, then quasi-Newton and simplex searches where Newton stops short."""
+    best = None
+    simplex = optimizers.Scipy(method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12})
+    for optimizer in (optimizers.Newton(), optimizers.Scipy(), simplex):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                outcome = optimizer.maximize(problem)
+            except (DataError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+                continue
+        if best is None or loglik_of(problem, outcome.theta) > loglik_of(problem, best.theta):
+            best = outcome
+        if outcome.converged and best is outcome:
+            break
+    if best is None:
+        raise DataError(f"no optimizer found a finite log-likelihood for {problem.label}")
+    return best
+
+
+def _derived(problem: Any, fixed: dict[str, Any] | None = None,
+             init: dict[str, Any] | None = None) -> Any:  # fmt: skip
+    """The same likelihood with more parameters held, or from another start."""
+    new = type(problem)(problem.family, problem.stats, {**problem.fixed, **(fixed or {})},
+                        {**problem.init, **(init or {})})  # fmt: skip
+    return new
+
+
+def _continuous(family: Any, problem: Any) -> optimizers.Outcome:
+    best = _climb(problem)
+    if not best.converged and not problem.init:
+        second = _scipy_fit_start(family, problem)
+        if second is not None:
+            other = _climb(_derived(problem, init=second))
+            if loglik_of(problem, other.theta) > loglik_of(problem, best.theta):
+                other.message += " (from scipy's own fit as the start)"
+                best = other
+    if family.threshold and "loc" in {p.name for p in problem.free}:
+        best = _threshold(family, problem, best)
+    return best
+
+
+def _scipy_fit_start(family: Any, problem: Any) -> dict[str, float] | None:
+    """scipy's ``dist.fit`` (held parameters passed as ``f<name>``), as a start."""
+    if family.discrete or problem.stats["x"].ndim != 1:
+        return None
+    held = {f"f{k}": float(v) for k, v in problem.fixed.items()}  # floc, fscale, fc, ...
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            values = family.dist.fit(problem.stats["x"], **held)
+    except Exception:
+        return None
+    theta = dict(zip(family.param_names, (float(v) for v in values), strict=True))
+    if not np.isfinite(loglik_of(problem, theta)):
+        return None
+    return {k: v for k, v in theta.items() if k not in problem.fixed}
+
+
+def _threshold(family: Any, problem: Any, best: optimizers.Outcome) -> optimizers.Outcome:
+    x = problem.stats["x"]
+    low, high = float(np.min(x)), float(np.max(x))
+    spread = (high - low) or 1.0
+    gap = low - float(best.theta["loc"])
+    if gap > EDGE_GAP * spread:
+        return best
+    at_threshold = float(family.pointwise(np.array([best.theta["loc"]]), best.theta)[0])
+    if at_threshold < np.inf:  # finite density at loc (expon): the maximum is loc = min(x)
+        return _threshold_at_minimum(problem, best, low)
+    gaps = spread * np.logspace(-8, np.log10(3.0), PROFILE_POINTS)
+    profile = []
+    for g in gaps:
+        held = _derived(problem, fixed={"loc": low - g})
+        try:
+            outcome = _climb(held)
+        except DataError:
+            profile.append((-np.inf, None))
+            continue
+        profile.append((loglik_of(problem, outcome.theta), outcome.theta))
+    values = np.array([v for v, _ in profile])
+    # An interior local maximum: higher than both neighbours, away from the smallest gap.
+    interior = [i for i in range(1, len(values) - 1)
+                if np.isfinite(values[i]) and values[i] >= values[i - 1]
+                and values[i] >= values[i + 1]]  # fmt: skip
+    rising = values[0] >= np.nanmax(values[np.isfinite(values)]) if np.isfinite(values).any() \
+        else True  # fmt: skip
+    edge_note = (
+        f"the likelihood grows without bound as loc -> min(x) = {low:g} (the density is "
+        "infinite at the threshold for these shapes)"
+    )
+    if not interior:
+        if rising:
+            raise DataError(
+                f"no MLE for {family.name} with a free threshold: {edge_note}, and the profile "
+                "over loc has no interior maximum. Hold loc (e.g. +model.fixed.loc=0, or "
+                f"fit(..., fixed={{'loc': 0}})), or choose a family without a threshold"
+            )
+        return best
+    i = max(interior, key=lambda j: values[j])
+    start = {k: v for k, v in profile[i][1].items() if k not in problem.fixed}
+    refit = _climb(_derived(problem, init=start))
+    if low - float(refit.theta["loc"]) <= EDGE_GAP * spread:  # ran off again: keep the point
+        refit = optimizers.Outcome(profile[i][1], "profile over loc", PROFILE_POINTS, True, "")
+    refit.message = (refit.message + "; " if refit.message else "") + (
+        f"{edge_note}; this is the interior local maximum, found by profiling over loc"
+    )
+    return refit
+
+
+def _fitting_start(start: dict[str, int], evaluate) -> tuple[dict[str, int], float, Any]:
+    """The first point, growing integer shapes (then lowering loc) by powers of two, at
+    which every observation has positive mass."""
+    shapes = [name for name in start if name != "loc"]
+    moves = [{name: +1 for name in shapes}] if shapes else []
+    if "loc" in start:
+        moves += [{"loc": -1}, {"loc": +1}]
+    for move in moves:
+        for power in range(40):
+            trial = {k: v + move.get(k, 0) * 2**power for k, v in start.items()}
+            value, outcome = evaluate(trial)
+            if np.isfinite(value):
+                return trial, value, outcome
+    value, outcome = evaluate(start)
+    return start, value, outcome
+
+
+def _threshold_at_minimum(problem: Any, best: optimizers.Outcome, low: float):
+    """loc = min(x) exactly, the others refitted there: the boundary maximum of a
+    threshold whose density stays finite (expon: loc = min(x), scale = mean - min)."""
+    try:
+        at_edge = _climb(_derived(problem, fixed={"loc": low}))
+    except DataError:
+        return best
+    theta = {**at_edge.theta, "loc": low}
+    if loglik_of(problem, theta) < loglik_of(problem, best.theta):
+        return best
+    return optimizers.Outcome(
+        theta, at_edge.optimizer, at_edge.iterations, at_edge.converged,
+        f"loc = min(x) = {low:g}: the likelihood rises as loc approaches the smallest "
+        "observation and stays finite there, so the maximum is on that boundary",
+        at_edge.trace,
+    )
+
+
+def _integer_search(family: Any, problem: Any, integers: list[str]) -> optimizers.Outcome:
+    """Coordinate walks over the integer parameters, refitting the rest at each point."""
+    start = {**family.initial(problem.stats), **problem.init}
+    current = {name: round(float(start[name])) for name in integers}
+    cache: dict[tuple[int, ...], tuple[float, Any]] = {}
+
+    def evaluate(point: dict[str, int]) -> tuple[float, Any]:
+        key = tuple(point[n] for n in integers)
+        if key not in cache:
+            held = _derived(problem, fixed={k: float(v) for k, v in point.items()})
+            if any(not held.family.param(k).constraint.contains(np.asarray(float(v)))
+                   for k, v in point.items()):  # fmt: skip
+                cache[key] = (-np.inf, None)
+            elif held.dim == 0:
+                theta = held.theta(np.zeros(0))
+                cache[key] = (loglik_of(problem, theta),
+                              optimizers.Outcome(theta, "integer search", 0, True, ""))  # fmt: skip
+            else:
+                try:
+                    outcome = _climb(held)
+                    cache[key] = (loglik_of(problem, outcome.theta), outcome)
+                except DataError:
+                    cache[key] = (-np.inf, None)
+        return cache[key]
+
+    value, outcome = evaluate(current)
+    if not np.isfinite(value):  # move the start until the data fit (binom n >= max(x), ...)
+        current, value, outcome = _fitting_start(current, evaluate)
+    steps = 0
+    improved = True
+    while improved and steps < MAX_INTEGER_STEPS:
+        improved = False
+        for name in integers:
+            for direction in (1, -1):
+                stride = 1
+                while steps < MAX_INTEGER_STEPS:
+                    steps += 1
+                    trial = {**current, name: current[name] + direction * stride}
+                    trial_value, trial_outcome = evaluate(trial)
+                    if trial_value > value + 1e-12 * max(1.0, abs(value)):
+                        current, value, outcome = trial, trial_value, trial_outcome
+                        improved = True
+                        stride *= 2  # gallop while it climbs
+                    elif stride > 1:
+                        stride = 1  # overshot: back to unit steps from the best point
+                    else:
+                        break
+    if outcome is None:
+        raise DataError(
+            f"no integer values of {', '.join(integers)} give {family.name} a finite "
+            "log-likelihood on these data"
+        )
+    held_text = ", ".join(f"{k} = {v}" for k, v in current.items())
+    result = optimizers.Outcome(
+        dict(outcome.theta), f"integer search + {outcome.optimizer}", steps + outcome.iterations,
+        outcome.converged,
+        f"{held_text} by a search over the integers (neither neighbour is better); "
+        + (outcome.message or ""),
+        outcome.trace,
+    )
+    result.held = set(integers)  # type: ignore[attr-defined]
+    return result
