@@ -33,9 +33,8 @@ def load_inputs(spec: RunnerConfig) -> Inputs:
                           sampler=model.sampler)  # fmt: skip
     truth = None
     if source.source == "synthetic" or source.test_n:
-        default = getattr(family, "default_truth", None)
-        if not model.truth and default is not None:  # model=scipy: scipy's example values
-            model.truth = default()
+        if not model.truth:  # model=scipy: scipy's example values, recorded as the truth
+            model.truth = family.default_truth() or {}
         if not model.truth:
             raise ConfigError(
                 "synthetic data need the true parameters: set model.truth "

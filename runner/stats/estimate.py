@@ -259,6 +259,14 @@ def fit_validated(
         raise DataError(why + _precision_note(data))
     init_theta = fam.check_theta_subset(init, "optimizer.init") if init else {}
     problem = LikelihoodProblem(fam, stats, fixed_theta, init_theta)
+    integers = [name for name in fam.integer_params() if name not in fixed_theta]
+    if integers and not isinstance(opt, optimizers.Auto):
+        held = " ".join(f"+model.fixed.{name}=..." for name in integers)
+        raise ConfigError(
+            f"{fam.name}: {', '.join(integers)} take integer values only, which "
+            f"optimizer={opt.name} would treat as continuous; use optimizer=auto (it searches "
+            f"them over the integers), or hold them ({held})"
+        )
     if problem.dim == 0:
         outcome = optimizers.Outcome(
             problem.theta(np.zeros(0)),

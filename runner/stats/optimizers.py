@@ -694,10 +694,9 @@ class Auto(Optimizer):
         if em is not None:
             self._refuse(problem, "fits {label} by EM", {"tol", "maxiter", "starts"}, True)
             return self._em.maximize(problem)
-        searched = problem.family.maximize(problem)
-        if searched is not None:
+        if problem.family.has_own_search:
             self._refuse(problem, "searches {label} from several starts", set(), True)
-            return searched
+            return problem.family.maximize(problem)
         profiled = problem.profile()
         if profiled is not None:
             how = "solves {label} by Newton on its profile likelihood (to machine precision)"

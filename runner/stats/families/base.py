@@ -264,8 +264,21 @@ class Family(ABC):
 
     def maximize(self, problem: Any) -> Any:
         """The family's own complete search for ``optimizer=auto`` (an ``Outcome``:
-        several starts, integer parameters, a threshold profile), or None for the generic
-        stages."""
+        several starts, integer parameters, a threshold profile); families without one
+        leave it to the generic stages (``has_own_search``)."""
+        raise NotImplementedError
+
+    @property
+    def has_own_search(self) -> bool:
+        return type(self).maximize is not Family.maximize
+
+    def integer_params(self) -> list[str]:
+        """Parameters that take integer values only: only a family's own search can
+        estimate them (binom ``n``); other optimizers need them held."""
+        return []
+
+    def default_truth(self) -> Theta | None:
+        """True parameters for synthetic data when the config gives none, or None."""
         return None
 
     def check_estimate(
