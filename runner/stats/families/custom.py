@@ -19,7 +19,8 @@ import numpy as np
 
 from runner.errors import ConfigError
 from runner.stats.constraints import Param, interval, positive, real, unit_interval
-from runner.stats.families.base import Family, Stats, Theta
+from runner.stats.families.base import Stats, Theta
+from runner.stats.families.pointwise import PointwiseFamily
 
 SPACES = {"real": real, "positive": positive, "unit_interval": unit_interval}
 
@@ -60,13 +61,12 @@ def _space(name: str, spec: Any):
     )
 
 
-class Custom(Family):
+class Custom(PointwiseFamily):
     """A user's log-density with named, constrained parameters."""
 
     name = "custom"
     parameterization = "the parameters of your logpdf(x, **theta)"
     support = "where your logpdf is finite"
-    min_n = 1
 
     def __init__(self, logpdf: Any, params: Mapping[str, Any], sampler: Any = None):
         self._logpdf = load_callable(logpdf, "model.logpdf")
@@ -87,25 +87,15 @@ class Custom(Family):
     def options(self) -> dict[str, Any]:
         return {"logpdf": self.reference}
 
-    def reduce(self, x: np.ndarray) -> Stats:
-        return {"n": x.shape[-1], "x": np.asarray(x, dtype=float)}
-
     def pointwise(self, x: np.ndarray, theta: Theta) -> np.ndarray:
-        batched = np.ndim(x) > 1
-        args = {k: (np.expand_dims(np.asarray(v, float), -1) if batched and np.ndim(v) else v)
-                for k, v in theta.items()}  # fmt: skip
         with np.errstate(all="ignore"):
-            values = np.asarray(self._logpdf(x, **args), dtype=float)
+            values = np.asarray(self._logpdf(x, **self.broadcast(theta, x)), dtype=float)
         if values.shape != np.shape(x):
             raise ConfigError(
                 f"model.logpdf {self.reference} returned shape {values.shape} for data of "
                 f"shape {np.shape(x)}: it must return one log-density per value (vectorised)"
             )
         return values
-
-    def loglik(self, stats: Stats, theta: Theta) -> Any:
-        total = np.sum(self.pointwise(stats["x"], theta), axis=-1)
-        return np.where(np.isnan(total), -np.inf, total)
 
     def initial(self, stats: Stats) -> Theta:
         """The centre of each space (0, 1, 0.5, the interval's midpoint) unless
@@ -118,12 +108,6 @@ class Custom(Family):
         x = problem.stats["x"]
         self.pointwise(x[..., :2], problem.theta(problem.start()))  # vectorised? (says if not)
         return scipy_search.maximize_continuous(problem)
-
-    def logpdf(self, x: np.ndarray, theta: Theta) -> np.ndarray:
-        return self.pointwise(np.asarray(x, dtype=float), theta)
-
-    def cdf(self, x: np.ndarray, theta: Theta) -> np.ndarray:
-        raise NotImplementedError("a custom family has no distribution function")
 
     def sample(self, theta: Theta, size: int, rng: np.random.Generator) -> np.ndarray:
         if self._sampler is None:

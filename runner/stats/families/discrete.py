@@ -468,27 +468,23 @@ class NegativeBinomial(Family):
     interval = Interval(0, integer=True)
 
     def reduce(self, x):
-        tally = _tally(x)  # one bincount, no sort: every sum below is over distinct values
-        if tally is not None:
-            values, weights = tally
-            n = x.shape[-1]
+        if x.ndim == 1:  # every sum over the distinct values: one bincount, else a sort
+            values, weights = _tally(x) or np.unique(x, return_counts=True)
+            values, weights = values.astype(float), weights.astype(float)
+            n, total = x.shape[-1], float(values @ weights)
             return {
                 "n": n,
                 "values": values,
                 "weights": weights,
-                "total": float(values @ weights),
-                "mean": float(values @ weights) / n,
+                "total": total,
+                "mean": total / n,
                 "mean_square": float((values * values) @ weights) / n,
                 "log_factorials": float(special.gammaln(values + 1) @ weights),
             }
-        if x.ndim == 1:
-            values, weights = np.unique(x, return_counts=True)
-        else:
-            values, weights = x, np.ones_like(x)
-        return {
+        return {  # a batch: each row's values as they are
             "n": x.shape[-1],
-            "values": values,
-            "weights": weights.astype(float),
+            "values": x,
+            "weights": np.ones_like(x, dtype=float),
             "total": x.sum(axis=-1),
             "mean": x.mean(axis=-1),
             "mean_square": (x * x).mean(axis=-1),

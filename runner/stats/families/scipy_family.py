@@ -27,7 +27,8 @@ import numpy as np
 
 from runner.errors import ConfigError
 from runner.stats.constraints import Bounded, Param, interval, positive, real
-from runner.stats.families.base import Family, Interval, Stats, Theta
+from runner.stats.families.base import Interval, Stats, Theta
+from runner.stats.families.pointwise import PointwiseFamily
 
 # Distributions scipy ships but cannot fit as a family here, with the reason.
 UNSUPPORTED = {
@@ -83,12 +84,10 @@ def _dist(name: Any):
     )
 
 
-class ScipyFamily(Family):
+class ScipyFamily(PointwiseFamily):
     """``scipy.stats.<dist>`` with every parameter free unless held (``fixed``)."""
 
     name = "scipy"
-    parameterization = "scipy.stats parameters: shapes, loc, scale (see scipy's docs)"
-    se_source = "observed"
     min_n = 2
 
     def __init__(self, dist: str, bounds: tuple[float, float] | None = None):
@@ -162,33 +161,20 @@ class ScipyFamily(Family):
         return real
 
     # ---- data -----------------------------------------------------------------------
-    def reduce(self, x: np.ndarray) -> Stats:
-        x = np.asarray(x, dtype=float)
-        return {"n": x.shape[-1], "x": x}
-
-    def _args(self, theta: Theta, batched: bool) -> tuple[list[Any], dict[str, Any]]:
-        def value(name):
-            v = np.asarray(theta[name], dtype=float)
-            return np.expand_dims(v, -1) if batched and v.ndim else v
-
-        shapes = [value(s.name) for s in self._shape_info()]
-        kwargs = {"loc": value("loc")}
+    def _args(self, theta: Theta) -> tuple[list[Any], dict[str, Any]]:
+        """scipy's call: shapes in order, then loc (and scale)."""
+        shapes = [theta[s.name] for s in self._shape_info()]
+        kwargs = {"loc": theta["loc"]}
         if not self.discrete:
-            kwargs["scale"] = value("scale")
+            kwargs["scale"] = theta["scale"]
         return shapes, kwargs
 
     def pointwise(self, x: np.ndarray, theta: Theta) -> np.ndarray:
-        """log f(x_i | theta) for each value (along the last axis of a batch)."""
-        shapes, kwargs = self._args(theta, batched=np.ndim(x) > 1)
+        shapes, kwargs = self._args(self.broadcast(theta, x))
         with np.errstate(all="ignore"):
             if self.discrete:
                 return self.dist.logpmf(x, *shapes, **kwargs)
             return self.dist.logpdf(x, *shapes, **kwargs)
-
-    def loglik(self, stats: Stats, theta: Theta) -> Any:
-        values = self.pointwise(stats["x"], theta)
-        total = np.sum(values, axis=-1)
-        return np.where(np.isnan(total), -np.inf, total)
 
     def degenerate(self, stats: Stats, free: set[str]) -> str | None:
         x = stats["x"]
@@ -298,14 +284,8 @@ class ScipyFamily(Family):
         return None
 
     def scipy_dist(self, theta: Theta):
-        shapes, kwargs = self._args(theta, batched=False)
+        shapes, kwargs = self._args(theta)
         return self.dist(*[float(s) for s in shapes], **{k: float(v) for k, v in kwargs.items()})
-
-    def logpdf(self, x: np.ndarray, theta: Theta) -> np.ndarray:
-        return self.pointwise(np.asarray(x, dtype=float), theta)
-
-    def for_truth(self, truth: Any) -> Family:
-        return self
 
     def default_truth(self) -> Theta:
         """scipy's example shapes, loc 0, scale 1: synthetic data when no truth is given."""

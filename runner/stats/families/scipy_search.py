@@ -67,9 +67,8 @@ def _climb(problem: Any) -> optimizers.Outcome:
 def _derived(problem: Any, fixed: dict[str, Any] | None = None,
              init: dict[str, Any] | None = None) -> Any:  # fmt: skip
     """The same likelihood with more parameters held, or from another start."""
-    new = type(problem)(problem.family, problem.stats, {**problem.fixed, **(fixed or {})},
-                        {**problem.init, **(init or {})})  # fmt: skip
-    return new
+    return type(problem)(problem.family, problem.stats, {**problem.fixed, **(fixed or {})},
+                         {**problem.init, **(init or {})})  # fmt: skip
 
 
 def _continuous(family: Any, problem: Any) -> optimizers.Outcome:
@@ -128,8 +127,8 @@ def _threshold(family: Any, problem: Any, best: optimizers.Outcome) -> optimizer
     interior = [i for i in range(1, len(values) - 1)
                 if np.isfinite(values[i]) and values[i] >= values[i - 1]
                 and values[i] >= values[i + 1]]  # fmt: skip
-    rising = values[0] >= np.nanmax(values[np.isfinite(values)]) if np.isfinite(values).any() \
-        else True  # fmt: skip
+    finite = values[np.isfinite(values)]
+    rising = finite.size == 0 or values[0] >= finite.max()  # highest at the smallest gap
     edge_note = (
         f"the likelihood grows without bound as loc -> min(x) = {low:g} (the density is "
         "infinite at the threshold for these shapes)"
