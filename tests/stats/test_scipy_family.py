@@ -164,6 +164,6 @@ def test_settings_the_search_would_not_use_are_refused_before_it_runs(monkeypatc
         raise AssertionError("the search ran before the settings were checked")
 
     monkeypatch.setattr(ScipyFamily, "maximize", never)
-    with pytest.raises(ConfigError, match="optimizer.tol = 1e-06 would have no effect"):
+    with pytest.raises(ConfigError, match=r"optimizer\.tol = 1e-06 would have no effect"):
         fit("scipy", stats.gumbel_r.rvs(size=50, random_state=0), dist="gumbel_r",
             optimizer_options={"tol": 1e-6})  # fmt: skip
