@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 from runner.io import tracking_worker
+from runner.jobs import interrupts
 
+interrupts.install()  # a Ctrl-C Python drops (say, mid-import) is delivered again
 tracking_worker.start_early(sys.argv)  # MLflow's imports on the other core, from now on
 
 import hydra  # noqa: E402
