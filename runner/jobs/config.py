@@ -90,7 +90,8 @@ class EstimatorConfig:
 
 @dataclass
 class StudyConfig:
-    """``single`` (one fit, the default) or ``convergence`` (error against sample size)."""
+    """``single`` (one fit, the default), ``convergence`` (error against sample size) or
+    ``rank`` (which family fits best)."""
 
     name: str = "single"
     sizes: Any = None  # a list, or {start, stop, num} (log-spaced)
@@ -98,6 +99,9 @@ class StudyConfig:
     stream: bool = True
     slope_from: int = 100
     max_memory_mb: float = 512
+    candidates: Any = "common"  # study=rank: common | all | counts | all_discrete | [names]
+    fixed: dict[str, Any] = field(default_factory=dict)  # study=rank: held in every candidate
+    show: int = 3  # study=rank: how many of the best the figure overlays
 
 
 @dataclass
@@ -115,13 +119,21 @@ class RunnerConfig:
 
 
 def register() -> None:
-    """Make the schema and the ``minus`` resolver available to ``conf/`` (idempotent)."""
+    """Make the schema and the ``minus`` and ``folder_label`` resolvers available to
+    ``conf/`` (idempotent)."""
     from omegaconf import OmegaConf
 
     ConfigStore.instance().store(name="runner_schema", node=RunnerConfig)
     if not OmegaConf.has_resolver("minus"):
         # m flights with k collisions: ${minus:${experiment.m},${experiment.k}} without one
         OmegaConf.register_new_resolver("minus", lambda a, b: int(a) - int(b))
+    if not OmegaConf.has_resolver("folder_label"):
+        # the run folder's suffix: the model, or "rank" for a ranking (it has no one model)
+        OmegaConf.register_new_resolver("folder_label", folder_label)
+
+
+def folder_label(study: str, model: str) -> str:
+    return "rank" if study == "rank" else model
 
 
 def to_spec(cfg: Any) -> RunnerConfig:

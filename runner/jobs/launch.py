@@ -20,7 +20,7 @@ from runner.errors import ConfigError, RunnerError
 from runner.jobs.config import RunnerConfig, to_spec
 from runner.jobs.outputs import STATUS_FILE, JobOutcome, track, write_status
 
-STUDIES = ("single", "convergence")
+STUDIES = ("single", "convergence", "rank")
 INTERRUPTED = 130  # the shell's exit status for a process stopped by SIGINT (128 + 2)
 
 __all__ = ["STATUS_FILE", "STUDIES", "execute", "run"]
@@ -38,6 +38,8 @@ def run(
         from runner.jobs import fit_job as job
     elif spec.study.name == "convergence":
         from runner.jobs import study_job as job
+    elif spec.study.name == "rank":
+        from runner.jobs import rank_job as job
     else:
         raise ConfigError(
             f"unknown study {spec.study.name!r}; choose one of: {', '.join(STUDIES)}"

@@ -183,7 +183,8 @@ def run_name(spec: Any, experiment: str | None = None) -> str:
     (``gaussian n=1000 seed=0``, ``gamma newton x.csv:v``). ``spec`` is the composed
     config or its RunnerConfig (attributes only)."""
     parts = [experiment] if experiment else []
-    parts.append(spec.model.name)
+    if spec.study.name != "rank" or spec.data.source == "synthetic":  # rank: no model of its own
+        parts.append(spec.model.name)
     if spec.study.name != "single":
         parts.append(spec.study.name)
     if spec.estimator.name != "mle":
