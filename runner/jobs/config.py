@@ -102,6 +102,7 @@ class StudyConfig:
     candidates: Any = "common"  # study=rank: common | all | counts | all_discrete | [names]
     fixed: dict[str, Any] = field(default_factory=dict)  # study=rank: held in every candidate
     show: int = 3  # study=rank: how many of the best the figure overlays
+    jobs: Optional[int] = None  # study=rank: processes fitting candidates (null: every core)
 
 
 @dataclass

@@ -48,7 +48,8 @@ def run(
     if x.ndim != 1:
         raise ConfigError("study=rank ranks families of one variable: give one data column")
     with _bar(len(names)) as tick:
-        ranking = rank(x, names, fixed=dict(spec.study.fixed), progress=tick)
+        ranking = rank(x, names, fixed=dict(spec.study.fixed), progress=tick,
+                       jobs=spec.study.jobs)
     digest = fingerprint(x)
     path = save(spec, run_dir, x, ranking, digest, inputs.sample.source)
     table = ranking.summary()

@@ -175,44 +175,115 @@ def rank(
     candidates: str | Sequence[str] = "common",
     fixed: dict[str, float] | None = None,
     progress: Callable[[str], Any] | None = None,
+    jobs: int | None = None,
 ) -> Ranking:
     """Fit every candidate to ``x``, rank by AIC. ``fixed`` holds a parameter in every
-    candidate that has it (``{"loc": 0}``: two-parameter lifetimes)."""
-    from runner.stats.estimate import fit as fit_one
-
+    candidate that has it (``{"loc": 0}``: two-parameter lifetimes). ``jobs`` processes
+    fit candidates side by side (None: every core, when the work is worth a process)."""
     names = candidate_names(candidates)
     _refuse_mixed(names)
     x = np.asarray(x)
     fixed = dict(fixed or {})
-    out = []
     order = np.sort(x[np.isfinite(x)]) if x.ndim == 1 and x.dtype.kind in "fiu" else None
-    for name in names:
-        started = time.perf_counter()
-        held = {k: v for k, v in fixed.items() if k in ScipyFamily(name).param_names}
-        candidate = Candidate(name)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                candidate.fit = fit_one("scipy", x, dist=name, fixed=held or None)
-        except RunnerError as exc:
-            candidate.error = str(exc)
-        except Exception as exc:  # a candidate's failure is a line of the table, not the end
-            candidate.error = f"{type(exc).__name__}: {exc}"
-        if candidate.fit is not None:
-            if not math.isfinite(candidate.fit.loglik):
-                candidate.error, candidate.fit = "the log-likelihood is not finite", None
-            elif order is not None and not ScipyFamily(name).discrete:
-                candidate.ks, candidate.ad = distances(name, candidate.fit, order)
-        candidate.seconds = time.perf_counter() - started
-        out.append(candidate)
-        if progress is not None:
-            progress(name)
+    workers = _workers(jobs, len(names), x.size)
+    if workers == 1:
+        out = []
+        for name in names:
+            out.append(_candidate(name, x, order, fixed))
+            if progress is not None:
+                progress(name)
+    else:
+        out = _in_processes(names, x, order, fixed, workers, progress)
     n = int(x.shape[0])
     _criteria(out, n)
     fitted = sorted((c for c in out if c.fitted), key=lambda c: (c.aic, c.dist))
     for i, c in enumerate(fitted, 1):
         c.rank = i
     return Ranking(n, fitted + [c for c in out if not c.fitted], fixed)
+
+
+PARALLEL_WORK = 200_000  # candidates x observations below which one process is quicker
+
+
+def _workers(jobs: int | None, candidates: int, n: int) -> int:
+    if jobs is not None:
+        if jobs < 1:
+            raise ConfigError(f"study.jobs = {jobs}: expected at least 1 (or null: every core)")
+        return min(jobs, candidates)
+    if candidates < 3 or candidates * n < PARALLEL_WORK:
+        return 1
+    import os
+
+    return max(1, min(os.cpu_count() or 1, candidates))
+
+
+def _candidate(name: str, x: np.ndarray, order: np.ndarray | None,
+               fixed: dict[str, float]) -> Candidate:  # fmt: skip
+    """One candidate fitted, its distances measured; a failure becomes its reason."""
+    from runner.stats.estimate import fit as fit_one
+
+    started = time.perf_counter()
+    held = {k: v for k, v in fixed.items() if k in ScipyFamily(name).param_names}
+    candidate = Candidate(name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            candidate.fit = fit_one("scipy", x, dist=name, fixed=held or None)
+    except RunnerError as exc:
+        candidate.error = str(exc)
+    except Exception as exc:  # a candidate's failure is a line of the table, not the end
+        candidate.error = f"{type(exc).__name__}: {exc}"
+    if candidate.fit is not None:
+        if not math.isfinite(candidate.fit.loglik):
+            candidate.error, candidate.fit = "the log-likelihood is not finite", None
+        elif order is not None and not ScipyFamily(name).discrete:
+            candidate.ks, candidate.ad = distances(name, candidate.fit, order)
+    candidate.seconds = time.perf_counter() - started
+    return candidate
+
+
+_shared: dict[str, Any] = {}  # a worker process's copy of the data (sent once, not per task)
+
+
+def _share(x: np.ndarray, order: np.ndarray | None, fixed: dict[str, float]) -> None:
+    _shared.update(x=x, order=order, fixed=fixed)
+
+
+def _candidate_in_worker(name: str) -> Candidate:
+    return _candidate(name, _shared["x"], _shared["order"], _shared["fixed"])
+
+
+def _in_processes(names, x, order, fixed, workers: int, progress) -> list[Candidate]:
+    """The candidates over ``workers`` processes, the slowest-looking first so no core
+    idles at the end; results in the order given."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    done: dict[str, Candidate] = {}
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_share,
+                             initargs=(x, order, fixed)) as pool:  # fmt: skip
+        futures = {pool.submit(_candidate_in_worker, n): n for n in _by_cost(names)}
+        try:
+            for future in as_completed(futures):
+                name = futures[future]
+                try:
+                    done[name] = future.result()
+                except BrokenProcessPool as exc:  # killed (out of memory?) or crashed
+                    done[name] = Candidate(name, error=f"its fitting process ended: {exc}")
+                if progress is not None:
+                    progress(name)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return [done[n] for n in names]
+
+
+def _by_cost(names: list[str]) -> list[str]:
+    """More parameters first: they take longest."""
+    return sorted(names, key=lambda n: -len(ScipyFamily(n).param_names))
 
 
 def _refuse_mixed(names: list[str]) -> None:
