@@ -31,6 +31,7 @@ import numpy as np
 from runner.errors import ConfigError
 from runner.stats.batch import BatchFit, fit_batch, wald_covers
 from runner.stats.families.base import Family, Stats, Theta
+from runner.stats.families.pointwise import PointwiseFamily
 
 BYTES_PER_VALUE = 8 * 6  # a float64 and the temporaries a batched fit makes of it
 MIN_REPLICATES = 2  # a variance (so MSE's spread, efficiency) needs two replicates
@@ -357,6 +358,8 @@ def crlb(family: Family, truth: Theta) -> tuple[dict[str, float], dict[str, str]
     info = family.fisher_information(truth)
     if info is None:
         info = summed_information(family, truth)
+    if info is None and isinstance(family, PointwiseFamily):
+        return _numerical_crlb(family, truth, names, reasons)
     if info is None:
         why = (
             f"{family.name} has no closed-form expected Fisher information (for a mixture it "
@@ -383,6 +386,68 @@ def crlb(family: Family, truth: Theta) -> tuple[dict[str, float], dict[str, str]
         return {}, {**dict.fromkeys(names, why), **reasons}
     bound = basis @ np.linalg.inv(moved) @ basis.T
     return {names[j]: float(bound[i, i]) for i, j in enumerate(live)}, reasons
+
+
+INTEGER_PARAMETER = (
+    "an integer parameter: for large n it is estimated exactly, so it has no Cramer-Rao "
+    "bound (the others' bounds treat it as known)"
+)
+
+
+def _numerical_crlb(
+    family: Family, truth: Theta, names: list[str], reasons: dict[str, str]
+) -> tuple[dict[str, float], dict[str, str]]:
+    """The bound from the expected information computed numerically (scipy's families
+    and your own density: no formula), for the parameters that are not integers."""
+    integer = set(family.integer_params())
+    reasons = {**reasons, **{n: INTEGER_PARAMETER for n in names if n in integer}}
+    live = [n for n in names if n not in reasons]
+    if not live:
+        return {}, reasons
+    info, how = _cached_information(family, truth, live)
+    if info is None:
+        return {}, {**dict.fromkeys(live, how), **reasons}
+    try:
+        np.linalg.cholesky(info)
+    except np.linalg.LinAlgError:
+        why = ("the expected information is singular at the truth (the parameters are not "
+               "identifiable there): no Cramer-Rao bound")  # fmt: skip
+        return {}, {**dict.fromkeys(live, why), **reasons}
+    bound = np.linalg.inv(info)
+    return {n: float(bound[i, i]) for i, n in enumerate(live)}, reasons
+
+
+_INFORMATION_CACHE: dict[tuple, tuple[np.ndarray | None, str]] = {}
+
+
+def _cached_information(family: Family, truth: Theta, names: list[str]):
+    """One numerical information per family, truth and parameters (a study asks several
+    times; each costs a few hundred thousand density evaluations)."""
+    from runner.stats.information import numerical_information
+
+    key = (family.name, repr(sorted(family.options().items())),
+           tuple((k, float(truth[k])) for k in sorted(truth)), tuple(names))  # fmt: skip
+    if key not in _INFORMATION_CACHE:
+        _INFORMATION_CACHE.clear()  # keep only the latest: studies come one at a time
+        _INFORMATION_CACHE[key] = numerical_information(family, truth, names)
+    return _INFORMATION_CACHE[key]
+
+
+def numerical_bound_note(family: Family, truth: Theta) -> str | None:
+    """What a reader should know when the bound was computed numerically."""
+    if not isinstance(family, PointwiseFamily) or family.fisher_information(truth) is not None:
+        return None
+    names = [n for n in family.param_names if n not in set(family.integer_params())]
+    info, how = _cached_information(family, truth, names) if names else (None, "")
+    if info is None:
+        return None
+    from runner.stats.information import NODES, POINTS
+
+    over = {"masses": "the probability masses over the support",
+            "quantiles": f"{NODES:,} quantiles of the true distribution",
+            "draws": f"{POINTS:,} seeded draws from the sampler"}[how]  # fmt: skip
+    return (f"{family.name} has no formula for its expected information: the Cramer-Rao "
+            f"bound uses one computed numerically, over {over}")  # fmt: skip
 
 
 def summed_information(family: Family, theta: Theta) -> np.ndarray | None:
@@ -427,6 +492,9 @@ def _result(mode, family, truth, frames, spec, stream, population=None, dropped=
             f"study.sizes {_listed(dropped)} dropped: subsampling without replacement needs "
             f"n < N = {population:,}, the number of observations in the data"
         )
+    bound_note = numerical_bound_note(family, truth)
+    if bound_note:
+        notes.append(bound_note)
     if spec.replicates < FEW_REPLICATES:
         r = spec.replicates
         notes.append(
