@@ -6,5 +6,5 @@ import sys
 
 if __name__ == "__main__":
     if not any(a.lstrip("+~").split("=")[0] == "study" for a in sys.argv[1:]):
-        sys.argv.insert(1, "study=rank")
+        sys.argv.append("study=rank")  # last: flags such as -m come before overrides
     runpy.run_module("runner", run_name="__main__", alter_sys=True)

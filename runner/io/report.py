@@ -41,6 +41,9 @@ def from_folder(folder: Path):
         study = job / "study.json"
         if study.exists():
             row.update(_from_study(json.loads(study.read_text())))
+        ranked = job / "ranking.json"
+        if ranked.exists():
+            row.update(_from_ranking(json.loads(ranked.read_text())))
         rows.append(row)
     if not rows:
         raise SystemExit(f"error: {folder} holds no Hydra job folders (with .hydra/)")
@@ -253,6 +256,19 @@ def _from_study(record: dict) -> dict[str, Any]:
     row = {"model": record.get("model"), "study": "convergence"}
     for slope in record.get("slopes", []):
         row[f"slope.{slope['parameter']}"] = slope["slope"]
+    return row
+
+
+def _from_ranking(record: dict) -> dict[str, Any]:
+    """A study=rank job: its winner and how clearly it won (the runner-up's AIC gap)."""
+    rows = [r for r in record.get("ranking", []) if r.get("rank") is not None]
+    row: dict[str, Any] = {"study": "rank", "n": record.get("n"), "best": record.get("best"),
+                           "fitted": len(rows), "failed": len(record.get("failed") or {}),
+                           "data.sha1": (record.get("data") or {}).get("sha1")}  # fmt: skip
+    if rows:
+        row.update(best_aic=rows[0].get("aic"), best_weight=rows[0].get("akaike_weight"))
+    if len(rows) > 1:
+        row.update(runner_up=rows[1].get("dist"), runner_up_delta_aic=rows[1].get("delta_aic"))
     return row
 
 
