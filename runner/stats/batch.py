@@ -5,14 +5,17 @@ Statistics come from ``Family.reduce`` along the last axis, so a batch is a lead
 on every statistic. Closed forms then apply as they are; families without one get a
 batched Newton iteration in unconstrained coordinates (the same safeguards as
 ``optimizers.Newton``: curvature made negative, step halving) on all rows together.
-Standard errors come from the observed information, batched. Families whose parameters
-are vectors (categorical) or whose fit needs EM (mixtures) fall back to one ``fit`` per
-row: correct, and honest about the cost.
+Standard errors come from the observed information, batched. Families with no score
+(scipy's by name, your own density) climb the same way with central differences of the
+batched log-likelihood (2d^2 + 2d + 1 evaluations of the whole batch per step), and rows
+the climb may have got wrong go to the family's own search one by one. Families whose
+parameters are vectors (categorical), integers, or whose fit needs EM (mixtures) fall
+back to one ``fit`` per row: correct, and honest about the cost.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,12 +34,13 @@ class BatchFit:
     converged: np.ndarray
     map: dict[str, np.ndarray] | None = None
     credible: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+    no_mle: dict[int, str] = field(default_factory=dict)  # row -> why it has no MLE
 
 
 def batchable(family: Family) -> bool:
     """True if every parameter is a scalar with an elementwise bijection (the array path)."""
     return all(p.constraint.elementwise and not p.is_vector for p in family.params) and (
-        family.has_closed_form or family.has_score
+        family.has_closed_form or family.has_score or family.batch_by_differences
     )
 
 
@@ -65,9 +69,13 @@ def fit_batch(
                  for k, v in profiled.items()}  # fmt: skip
         converged = np.ones(size, dtype=bool)
     else:
-        theta, converged = newton(family, stats, family.initial(stats), tol, maxiter)
+        start = {k: np.broadcast_to(np.asarray(v, float), (size,)).copy()
+                 for k, v in family.initial(stats).items()}  # fmt: skip
+        theta, converged = newton(family, stats, start, tol, maxiter)
     se = standard_errors(family, stats, theta)
     result = BatchFit(theta, se, converged)
+    if not family.has_score and not family.has_closed_form:
+        _search_where_suspect(family, stats, result, size, estimator, prior)
     if estimator == "map":
         post = family.posterior(stats, prior or {}, {})
         result.map = {k: np.broadcast_to(v, (size,)) for k, v in post.map.items()}
@@ -131,6 +139,8 @@ def standard_errors(family: Family, stats: Stats, theta: Theta) -> dict[str, np.
             info = -_natural_hessian(family, stats, theta)
     with np.errstate(all="ignore"):
         usable = np.all(np.isfinite(info), axis=(-2, -1))
+        if usable.any():  # an information that is not positive definite gives no Wald SE
+            usable[usable] = np.all(np.linalg.eigvalsh(info[usable]) > 0, axis=-1)
         cov = np.full_like(info, np.nan)
         if usable.any():
             cov[usable] = np.linalg.inv(info[usable])
@@ -142,6 +152,29 @@ def standard_errors(family: Family, stats: Stats, theta: Theta) -> dict[str, np.
         interior &= ~_on_boundary(p.constraint, theta[p.name])
         out[p.name] = np.where(interior, np.sqrt(np.where(interior, var, 1.0)), np.nan)
     return out
+
+
+def _search_where_suspect(family, stats, result: BatchFit, size, estimator, prior) -> None:
+    """Rows the batched climb may have got wrong (not converged, not a proper maximum, or
+    where the family's own search would look further: a threshold at min(x)) are fitted
+    again one by one with that search, so every row is what ``fit`` would give."""
+    suspect = ~result.converged | ~np.all(np.isfinite(
+        np.stack([result.se[k] for k in family.param_names], axis=-1)), axis=-1)  # fmt: skip
+    suspect |= np.asarray(family.needs_own_search(stats, result.estimate), dtype=bool)
+    rows = np.flatnonzero(suspect)
+    if rows.size == 0:
+        return
+    subset = {k: (v[rows] if np.ndim(v) >= 1 and np.shape(v)[0] == size else v)
+              for k, v in stats.items() if not k.startswith("_")}  # fmt: skip
+    again = _fit_rows(family, subset, rows.size, estimator, prior)
+    for k in result.estimate:
+        result.estimate[k] = np.asarray(result.estimate[k], dtype=float).copy()
+        result.estimate[k][rows] = again.estimate[k]
+        result.se[k] = np.asarray(result.se[k], dtype=float).copy()
+        result.se[k][rows] = again.se[k]
+    result.converged = result.converged.copy()
+    result.converged[rows] = again.converged
+    result.no_mle.update({int(rows[i]): why for i, why in again.no_mle.items()})
 
 
 def wald_covers(estimate: np.ndarray, se: np.ndarray, truth: float) -> np.ndarray:
@@ -170,9 +203,14 @@ def _loglik(family, stats, z) -> np.ndarray:
 
 
 def _natural_hessian(family, stats, theta) -> np.ndarray:
-    """(batch, d, d): the family's Hessian, or central differences of its score."""
+    """(batch, d, d): the family's Hessian, or central differences of its score (or of
+    its log-likelihood, for a family with neither)."""
     if family.has_hessian:
         return np.asarray(family.hessian(stats, theta), dtype=float)
+    if not family.has_score:
+        names = family.param_names
+        z = np.stack([np.asarray(theta[k], dtype=float).reshape(-1) for k in names], axis=-1)
+        return _difference_hessian(lambda w: _value_at(family, stats, names, w), z)
     names = family.param_names
     columns = []
     for name in names:
@@ -184,9 +222,59 @@ def _natural_hessian(family, stats, theta) -> np.ndarray:
     return 0.5 * (hess + np.swapaxes(hess, -1, -2))
 
 
+def _value_at(family, stats, names, w: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        theta = {k: w[:, j] for j, k in enumerate(names)}
+        return np.asarray(family.loglik(stats, theta), dtype=float)
+
+
+GRADIENT_STEP = 1e-6  # relative central-difference steps, as runner.stats.numdiff's
+HESSIAN_STEP = 1e-4
+
+
+def _difference_gradient(f, z: np.ndarray) -> np.ndarray:
+    grad = np.empty_like(z)
+    h = GRADIENT_STEP * np.maximum(1.0, np.abs(z))
+    with np.errstate(all="ignore"):
+        for i in range(z.shape[1]):
+            e = np.zeros_like(z)
+            e[:, i] = h[:, i]
+            grad[:, i] = (f(z + e) - f(z - e)) / (2 * h[:, i])
+    return grad
+
+
+def _difference_hessian(f, z: np.ndarray) -> np.ndarray:
+    """(batch, d, d) second central differences of a batched scalar function, all rows
+    at once: 2d^2 + 1 evaluations of the batch, whatever its size."""
+    rows, d = z.shape
+    h = HESSIAN_STEP * np.maximum(1.0, np.abs(z))
+    f0 = f(z)
+    hess = np.empty((rows, d, d))
+    unit = [np.zeros_like(z) for _ in range(d)]
+    for i in range(d):
+        unit[i][:, i] = h[:, i]
+    with np.errstate(all="ignore"):  # -inf - -inf where a step leaves the support: NaN, bad row
+        for i in range(d):
+            hess[:, i, i] = (f(z + unit[i]) - 2 * f0 + f(z - unit[i])) / h[:, i] ** 2
+            for j in range(i):
+                ei, ej = unit[i], unit[j]
+                mixed = f(z + ei + ej) - f(z + ei - ej) - f(z - ei + ej) + f(z - ei - ej)
+                hess[:, i, j] = hess[:, j, i] = mixed / (4 * h[:, i] * h[:, j])
+    return hess
+
+
 def _derivatives(family, stats, z):
-    """Log-likelihood, gradient and Hessian in z for the whole batch (chain rule)."""
+    """Log-likelihood, gradient and Hessian in z for the whole batch (chain rule; by
+    differences in z itself for a family with no score)."""
     params = family.params
+    if not family.has_score:
+        value = _loglik(family, stats, z)
+        grad = _difference_gradient(lambda w: _loglik(family, stats, w), z)
+        hess = _difference_hessian(lambda w: _loglik(family, stats, w), z)
+        bad = ~np.all(np.isfinite(hess), axis=(-2, -1)) | ~np.all(np.isfinite(grad), axis=-1)
+        hess[bad] = -np.eye(z.shape[1])
+        grad[bad] = 0.0
+        return value, grad, hess
     theta = _theta(params, z)
     with np.errstate(all="ignore"):
         value = np.asarray(family.loglik(stats, theta), dtype=float)
@@ -229,9 +317,11 @@ def _on_boundary(constraint, values: np.ndarray) -> np.ndarray:
 
 def _fit_rows(family, stats, size, estimator, prior) -> BatchFit:
     """One ``fit`` per row, for families the array path does not cover."""
+    from runner.errors import DataError
     from runner.stats.estimate import LikelihoodProblem, _covariance
     from runner.stats.optimizers import Auto
 
+    no_mle: dict[int, str] = {}
     estimate: dict[str, list] = {}
     se: dict[str, list] = {}
     converged = np.zeros(size, dtype=bool)
@@ -242,7 +332,14 @@ def _fit_rows(family, stats, size, estimator, prior) -> BatchFit:
         row = {k: (v[i] if np.ndim(v) >= 1 and np.shape(v)[0] == size else v)
                for k, v in stats.items() if not k.startswith("_")}  # fmt: skip
         problem = LikelihoodProblem(family, row)
-        outcome = Auto().maximize(problem)
+        try:
+            outcome = Auto().maximize(problem)
+        except DataError as exc:  # the search found that this sample has no MLE
+            no_mle[i] = str(exc)
+            for name in (c for p in family.params for c in p.component_names()):
+                estimate.setdefault(name, []).append(np.nan)
+                se.setdefault(name, []).append(np.nan)
+            continue
         theta = outcome.theta
         converged[i] = outcome.converged
         cov = None
@@ -266,6 +363,7 @@ def _fit_rows(family, stats, size, estimator, prior) -> BatchFit:
         {k: np.asarray(v) for k, v in estimate.items()},
         {k: np.asarray(v, dtype=float) for k, v in se.items()},
         converged,
+        no_mle=no_mle,
     )
     if maps:
         result.map = {k: np.asarray(v) for k, v in maps.items()}

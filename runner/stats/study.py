@@ -247,9 +247,13 @@ def mle_exists(family: Family, stats: Stats, fitted: BatchFit) -> tuple[np.ndarr
     for values in fitted.estimate.values():
         finite &= np.isfinite(np.asarray(values, dtype=float))
     exists = finite & np.asarray(fitted.converged, dtype=bool)
+    if fitted.no_mle:  # the family's search said why (a likelihood unbounded at min(x))
+        exists[list(fitted.no_mle)] = False
     checks_data = type(family).degenerate is not Family.degenerate
     checks_estimate = type(family).check_estimate is not Family.check_estimate
     if not (checks_data or checks_estimate):
+        if fitted.no_mle:
+            return exists, next(iter(fitted.no_mle.values())).split(": ")[0]
         return exists, None if exists.all() else "the fit did not converge to a finite maximum"
     example = None
     free = set(family.param_names)
@@ -262,6 +266,8 @@ def mle_exists(family: Family, stats: Stats, fitted: BatchFit) -> tuple[np.ndarr
                 reason = family.degenerate(row, free)
             if reason is None and checks_estimate and finite[i]:  # the family's words first
                 reason = family.check_estimate(_theta_row(family, fitted, i), free, row)
+            if reason is None and i in fitted.no_mle:
+                reason = fitted.no_mle[i]
             if reason is None and not exists[i]:
                 reason = "the fit did not converge to a finite maximum"
             if reason is not None:

@@ -272,6 +272,19 @@ class Family(ABC):
     def has_own_search(self) -> bool:
         return type(self).maximize is not Family.maximize
 
+    @property
+    def batch_by_differences(self) -> bool:
+        """True if a batch of samples can be fitted with one batched Newton climb whose
+        derivatives are central differences of the batched log-likelihood (families with
+        no score: scipy's by name, your own density); rows it may get wrong are then
+        fitted again with ``needs_own_search``'s say."""
+        return False
+
+    def needs_own_search(self, stats: Stats, theta: Theta) -> np.ndarray | bool:
+        """Rows of a batch fit the family's own search must look at again (a threshold
+        near min(x), a shape at the edge of its domain); False: none."""
+        return False
+
     def integer_params(self) -> list[str]:
         """Parameters that take integer values only: only a family's own search can
         estimate them (binom ``n``); other optimizers need them held."""

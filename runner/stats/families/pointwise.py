@@ -35,3 +35,9 @@ class PointwiseFamily(Family):
 
     def logpdf(self, x: np.ndarray, theta: Theta) -> np.ndarray:
         return self.pointwise(np.asarray(x, dtype=float), theta)
+
+    @property
+    def batch_by_differences(self) -> bool:
+        """Replicates in one batched climb, unless a parameter is an integer (searched
+        over the integers, one sample at a time)."""
+        return not self.integer_params()
