@@ -33,10 +33,28 @@ from runner.stats.families.pointwise import PointwiseFamily
 # Distributions scipy ships but cannot fit as a family here, with the reason.
 UNSUPPORTED = {
     "levy_stable": "its density is a numerical integral per point (seconds per evaluation)",
+    "poisson_binom": "its parameter is a vector of per-trial probabilities of any length, "
+    "not a fixed set of scalar shapes",
+    "studentized_range": "its density is a numerical double integral (about 2 s per "
+    "500 values)",
+    "ksone": "its density (Kolmogorov-Smirnov one-sided, integer n) costs about 0.25 s per "
+    "500 values, and every step of the search over n refits the rest: many minutes a fit",
+    "kstwo": "its density (Kolmogorov-Smirnov two-sided, integer n) costs about 0.15 s per "
+    "500 values, and every step of the search over n refits the rest: many minutes a fit",
     "rv_histogram": "a histogram-based distribution built from data, not a parametric family",
     "rv_discrete": "the generic base class, not a distribution",
     "rv_continuous": "the generic base class, not a distribution",
 }
+# Shape domains narrower than scipy's, where scipy fails outside them: its BiasedUrn code
+# (the noncentral hypergeometrics) aborts the interpreter with an uncaught C++ exception
+# at odds near 1e200, so odds stay within [1e-100, 1e100], far beyond any data's reach.
+SAFE_DOMAINS = {
+    ("nchypergeom_fisher", "odds"): (1e-100, 1e100),
+    ("nchypergeom_wallenius", "odds"): (1e-100, 1e100),
+}
+# Densities periodic over the whole line (vonmises: period 2 pi scale): with scale free,
+# every value can be wrapped next to loc as scale -> 0, so the likelihood has no maximum.
+PERIODIC = {"vonmises"}
 SPIKE = 1e-9  # a threshold this close to min(x) (relative to the spread) is at the edge
 
 
@@ -127,6 +145,7 @@ class ScipyFamily(PointwiseFamily):
         params = []
         for info in self._shape_info():
             low, high = (float(v) for v in info.domain)
+            low, high = SAFE_DOMAINS.get((self.dist_name, info.name), (low, high))
             what = "integer shape" if info.integrality else "shape"
             params.append(Param(info.name, interval(low, high), f"scipy {what} {info.name}"))
         params.append(Param("loc", self._loc_constraint(), "location (scipy loc)"))
@@ -176,8 +195,38 @@ class ScipyFamily(PointwiseFamily):
                 return self.dist.logpmf(x, *shapes, **kwargs)
             return self.dist.logpdf(x, *shapes, **kwargs)
 
+    def reduce(self, x: np.ndarray) -> Stats:
+        stats = super().reduce(x)
+        if self.discrete and stats["x"].ndim == 1:  # where each distinct value first appears
+            stats["_distinct"] = np.unique(stats["x"], return_index=True)[1]
+        return stats
+
+    def loglik(self, stats: Stats, theta: Theta) -> Any:
+        """The logpmf/logpdf sum; for discrete data also a check that scipy's masses of the
+        distinct values sum to at most 1 (betanbinom with a, b ~ 1e22 gives every value
+        log-mass 0, a breakdown of its numerics that would otherwise look like a perfect
+        fit): where they do not, the parameters are treated as outside the space."""
+        if "_distinct" not in stats:
+            return super().loglik(stats, theta)
+        values = self.pointwise(stats["x"], theta)
+        total = float(np.sum(values))
+        if np.isnan(total):
+            return -np.inf
+        with np.errstate(all="ignore"):
+            if total > -np.inf and np.sum(np.exp(values[stats["_distinct"]])) > 1 + 1e-9:
+                return -np.inf
+        return total
+
     def degenerate(self, stats: Stats, free: set[str]) -> str | None:
         x = stats["x"]
+        if self.dist_name in PERIODIC and "scale" in free:
+            return (
+                f"no MLE for {self.name} with scale free: its density is periodic on the "
+                "whole line (period 2 pi scale), so as scale -> 0 every value can be wrapped "
+                "next to loc and the likelihood grows without bound; hold scale "
+                "(fit(..., fixed={'scale': 1}), +model.fixed.scale=1), as "
+                f"scipy.stats.{self.dist_name}.fit does"
+            )
         if x.ndim == 1 and x.size and np.all(x == x[0]) and ({"scale", "loc"} & free):
             return (
                 f"all {x.size} values are equal ({x[0]:g}): {self.name} has no MLE (its "
@@ -284,8 +333,13 @@ class ScipyFamily(PointwiseFamily):
         return None
 
     def scipy_dist(self, theta: Theta):
+        """The frozen distribution; integer shapes as ints (numpy's ``Generator.binomial``,
+        behind binom's ``rvs``, refuses a float ``n``)."""
         shapes, kwargs = self._args(theta)
-        return self.dist(*[float(s) for s in shapes], **{k: float(v) for k, v in kwargs.items()})
+        integer = {s.name for s in self._shape_info() if s.integrality}
+        values = [int(v) if info.name in integer and float(v).is_integer() else float(v)
+                  for info, v in zip(self._shape_info(), shapes, strict=True)]  # fmt: skip
+        return self.dist(*values, **{k: float(v) for k, v in kwargs.items()})
 
     def default_truth(self) -> Theta:
         """scipy's example shapes, loc 0, scale 1: synthetic data when no truth is given."""

@@ -20,10 +20,12 @@ import numpy as np
 
 from runner.errors import DataError
 from runner.stats import optimizers
+from runner.stats.families.pointwise import PointwiseFamily
 
 PROFILE_POINTS = 24  # gaps min(x) - loc from 1e-8 to 3 spreads, evenly in log
 EDGE_GAP = 1e-6  # a threshold within this fraction of the spread of min(x) is at the edge
 MAX_INTEGER_STEPS = 10_000
+NEAR_END = 1e-3  # a support end within this fraction of the spread of an extreme may bind
 
 
 def maximize_continuous(problem: Any) -> optimizers.Outcome:
@@ -73,16 +75,149 @@ def _derived(problem: Any, fixed: dict[str, Any] | None = None,
 
 def _continuous(family: Any, problem: Any) -> optimizers.Outcome:
     best = _climb(problem)
-    if not best.converged and not problem.init:
+    if not problem.init:
+        # scipy's own fit as a second start, wherever it ends higher (a converged climb
+        # may have found another local maximum) or the first climb stopped short
         second = _scipy_fit_start(family, problem)
-        if second is not None:
+        if second is not None and (
+            not best.converged
+            or loglik_of(problem, {**problem.fixed, **second}) > loglik_of(problem, best.theta)
+        ):
             other = _climb(_derived(problem, init=second))
             if loglik_of(problem, other.theta) > loglik_of(problem, best.theta):
                 other.message += " (from scipy's own fit as the start)"
                 best = other
     if family.threshold and "loc" in {p.name for p in problem.free}:
-        best = _threshold(family, problem, best)
+        return _threshold(family, problem, best)
+    return _support_ends(family, problem, best)
+
+
+class _EndsPinned(PointwiseFamily):
+    """A continuous scipy family with its support's lower and/or upper end held at the
+    data's extremes: ``loc`` (and ``scale``, when both ends are held) follow from the
+    shapes through ``loc + a scale = min(x)``, ``loc + b scale = max(x)``, where
+    [a, b] is the standard support at those shapes."""
+
+    def __init__(self, family: Any, ends: tuple[str, ...], low: float, high: float,
+                 start: dict[str, float]):  # fmt: skip
+        self.family, self.ends, self.start = family, ends, start
+        # a hair outside the extremes, so rounding in loc + a scale cannot leave the
+        # extreme observation just outside the support (a change of ~1e-12 in loglik)
+        slack = 1e-12 * ((high - low) + abs(low) + abs(high))
+        self.low, self.high = low - slack, high + slack
+        self.derived = {"loc", "scale"} if len(ends) == 2 else {"loc"}
+        self._params = tuple(p for p in family.params if p.name not in self.derived)
+        self.shape_names = [s.name for s in family._shape_info()]
+        self.name = family.name
+
+    @property
+    def params(self):
+        return self._params
+
+    def initial(self, stats):
+        return dict(self.start)
+
+    def full(self, theta: dict[str, Any]) -> dict[str, Any]:
+        shapes = [theta[n] for n in self.shape_names]
+        with np.errstate(all="ignore"):
+            a, b = self.family.dist.support(*shapes)
+            scale = (self.high - self.low) / (b - a) if len(self.ends) == 2 else theta["scale"]
+            loc = self.low - a * scale if "lower" in self.ends else self.high - b * scale
+        return {**theta, "loc": loc, "scale": scale}
+
+    def pointwise(self, x, theta):
+        return self.family.pointwise(x, self.full(theta))
+
+
+def _end_density_infinite(family: Any, theta: dict[str, Any], end: str) -> bool:
+    """The standard density at the support's end, at these shapes, is infinite (beta
+    with b < 1 at its upper end): the likelihood has no maximum on that edge."""
+    shapes = [float(theta[s.name]) for s in family._shape_info()]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        a, b = family.dist.support(*shapes)
+        at = float(a if end == "lower" else b)
+        value = float(family.dist.logpdf(at, *shapes))
+    return value == np.inf
+
+
+def _support_ends(family: Any, problem: Any, best: optimizers.Outcome) -> optimizers.Outcome:
+    """Where the support has an end that moves with the parameters (uniform, beta,
+    pareto, truncnorm, ...), the maximum can lie where an end meets the smallest or
+    largest observation: a boundary of the parameters the data allow, which the climbs
+    only approach. Each end (and both) held there, the rest refitted; the best wins. An
+    end at an extreme where the density is infinite is no MLE (the likelihood grows
+    without bound), and the fit says so."""
+    x = problem.stats["x"]
+    free = {p.name for p in problem.free}
+    if family.discrete or x.ndim != 1 or "loc" not in free:
+        return best
+    low, high = float(np.min(x)), float(np.max(x))
+    spread = (high - low) or 1.0
+    shapes = [float(best.theta[s.name]) for s in family._shape_info()]
+    with np.errstate(all="ignore"):
+        a, b = (float(v) for v in family.dist.support(*shapes))
+    with np.errstate(all="ignore"):
+        lo_end, hi_end = (float(v) for v in family.scipy_dist(best.theta).support())
+    # the ends the climb left near an extreme (an end far from the data is not binding)
+    finite = [end for end, v, gap in (("lower", a, low - lo_end), ("upper", b, hi_end - high))
+              if np.isfinite(v) and gap <= NEAR_END * spread]  # fmt: skip
+    if not finite:
+        return best
+    choices = [(end,) for end in finite]
+    if len(finite) == 2 and "scale" in free:
+        choices.append(("lower", "upper"))
+    best_value = loglik_of(problem, best.theta)
+    for ends in choices:
+        pinned = _EndsPinned(family, ends, low, high, {})
+        start = {k: v for k, v in best.theta.items() if k in free and k not in pinned.derived}
+        pinned.start = {**start, **problem.fixed}
+        held = type(problem)(pinned, problem.stats, dict(problem.fixed), start)
+        try:
+            outcome = _climb(held) if held.dim else optimizers.Outcome(
+                held.theta(np.zeros(0)), "none", 0, True, "")
+        except DataError:
+            continue
+        theta = pinned.full(outcome.theta)
+        theta = {name: float(theta[name]) for name in family.param_names}
+        value = loglik_of(problem, theta)
+        if value > best_value + 1e-12 * max(1.0, abs(best_value)):
+            where = " and ".join(f"{'min' if e == 'lower' else 'max'}(x) = "
+                                 f"{low if e == 'lower' else high:g}" for e in ends)  # fmt: skip
+            best = optimizers.Outcome(
+                theta, f"support ends held + {outcome.optimizer}", outcome.iterations,
+                outcome.converged,
+                f"the support's {' and '.join(ends)} end{'s' if len(ends) > 1 else ''} at "
+                f"{where}: the likelihood rises as the support closes in on the data and "
+                "the density stays finite there, so the maximum is on that boundary "
+                "(no Wald standard errors there)",
+                outcome.trace,
+            )
+            best_value = value
+    _refuse_spike(family, problem, best)
     return best
+
+
+def _refuse_spike(family: Any, problem: Any, best: optimizers.Outcome) -> None:
+    """An end of the support at an extreme observation, with infinite density there: a
+    spike of unbounded likelihood, not a maximum."""
+    x = problem.stats["x"]
+    low, high = float(np.min(x)), float(np.max(x))
+    spread = (high - low) or 1.0
+    theta = best.theta
+    with np.errstate(all="ignore"):
+        lo_end, hi_end = (float(v) for v in family.scipy_dist(theta).support())
+    for end, gap, extreme in (("lower", low - lo_end, "min"), ("upper", hi_end - high, "max")):
+        if np.isfinite(gap) and gap <= EDGE_GAP * spread and _end_density_infinite(
+                family, theta, end):  # fmt: skip
+            edge = low if end == "lower" else high
+            raise DataError(
+                f"no MLE for {family.name} with loc and scale free: its density is infinite "
+                f"at the {end} end of its support at these shapes, so the likelihood grows "
+                f"without bound as that end -> {extreme}(x) = {edge:g}. Hold loc and scale "
+                "(e.g. fit(..., fixed={'loc': 0, 'scale': 1}), +model.fixed.loc=0 "
+                "+model.fixed.scale=1), or choose a family whose density is finite there"
+            )
 
 
 def _scipy_fit_start(family: Any, problem: Any) -> dict[str, float] | None:
@@ -234,6 +369,17 @@ def _integer_search(family: Any, problem: Any, integers: list[str]) -> optimizer
                         stride = 1  # overshot: back to unit steps from the best point
                     else:
                         break
+        if not improved and len(integers) > 1:  # along a ridge: two at once (hypergeom)
+            for i, first in enumerate(integers):
+                for second in integers[i + 1:]:
+                    for da, db in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                        steps += 1
+                        trial = {**current, first: current[first] + da,
+                                 second: current[second] + db}  # fmt: skip
+                        trial_value, trial_outcome = evaluate(trial)
+                        if trial_value > value + 1e-12 * max(1.0, abs(value)):
+                            current, value, outcome = trial, trial_value, trial_outcome
+                            improved = True
     if outcome is None:
         raise DataError(
             f"no integer values of {', '.join(integers)} give {family.name} a finite "
