@@ -74,6 +74,8 @@ class Outcome:
     # Parameters estimated by a search over a discrete set (integers): counted in k, but
     # with no Wald standard error (the information is for continuous parameters).
     held: set[str] = field(default_factory=set)
+    # Support ends held at the data's extremes (model=scipy: uniform, powerlaw, ...).
+    ends: tuple[str, ...] = ()
 
 
 class Optimizer(ABC):
@@ -731,6 +733,13 @@ def _halve_until_no_worse(problem, z, step, value, max_halvings: int = 50):
     t = 1.0
     for halvings in range(max_halvings + 1):
         candidate = z + t * step
+        if not problem.has_gradient:  # a numerical gradient costs 2d values: only if taken
+            new_value = problem.value(candidate)
+            if np.isfinite(new_value) and new_value >= value - slack:
+                new_value, new_grad = _value_and_grad(problem, candidate)
+                return candidate, new_value, new_grad, halvings
+            t /= 2
+            continue
         new_value, new_grad = _value_and_grad(problem, candidate)
         if np.isfinite(new_value) and new_value >= value - slack:
             return candidate, new_value, new_grad, halvings

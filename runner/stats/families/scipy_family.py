@@ -55,6 +55,7 @@ SAFE_DOMAINS = {
 # Densities periodic over the whole line (vonmises: period 2 pi scale): with scale free,
 # every value can be wrapped next to loc as scale -> 0, so the likelihood has no maximum.
 PERIODIC = {"vonmises"}
+CLOSED_FORMS = ("norm", "expon", "uniform", "laplace")  # MLEs with all parameters free
 SPIKE = 1e-9  # a threshold this close to min(x) (relative to the spread) is at the edge
 
 
@@ -121,6 +122,46 @@ class ScipyFamily(PointwiseFamily):
         )
         self.interval = Interval(integer=True) if self.discrete else Interval()
         self.bounds = bounds  # (min, max) of the data, once known: for the threshold
+        if dist == "uniform":  # both ends of the support move with loc and scale
+            self.se_source = "none"
+            self.irregular_note = (
+                "scipy.uniform's MLE is loc = min(x), scale = max(x) - min(x): the likelihood "
+                "is maximal at the edge of the parameters the data allow, so the score is not "
+                "zero there and Wald standard errors do not apply"
+            )
+
+        if dist == "laplace":  # no second derivative in loc at the data: the expected one
+            self.se_source = "expected"
+
+    def fisher_information(self, theta: Theta) -> np.ndarray | None:
+        """Known forms only: laplace, diag(1, 1) / scale^2 per observation."""
+        if self.dist_name == "laplace":
+            return np.eye(2) / float(theta["scale"]) ** 2
+        return None
+
+    # ---- closed forms (the score equations solved, or the boundary maximum) -------------
+    @property
+    def has_closed_form(self) -> bool:
+        return self.dist_name in CLOSED_FORMS
+
+    def closed_form(self, stats: Stats) -> Theta | None:
+        """norm: mean and sd (divisor n); expon: min(x) and mean - min; uniform: min and
+        range; laplace: median and mean absolute deviation from it. Along the last axis,
+        so a batch of replicates is solved at once."""
+        x = np.asarray(stats["x"], dtype=float)
+        if self.dist_name == "norm":
+            return {"loc": x.mean(axis=-1), "scale": x.std(axis=-1)}
+        if self.dist_name == "expon":
+            low = x.min(axis=-1)
+            return {"loc": low, "scale": x.mean(axis=-1) - low}
+        if self.dist_name == "uniform":
+            low = x.min(axis=-1)
+            return {"loc": low, "scale": x.max(axis=-1) - low}
+        if self.dist_name == "laplace":
+            mid = np.median(x, axis=-1)
+            spread = np.mean(np.abs(x - np.expand_dims(mid, -1)), axis=-1)
+            return {"loc": mid, "scale": spread}
+        return None
 
     def options(self) -> dict[str, Any]:
         return {"dist": self.dist_name}
@@ -320,6 +361,24 @@ class ScipyFamily(PointwiseFamily):
         from runner.stats.families import scipy_search
 
         return scipy_search.maximize(self, problem)
+
+    def needs_own_search(self, stats: Stats, theta: Theta) -> np.ndarray | bool:
+        """Rows of a batch whose estimate puts a support end near min(x) or max(x): there
+        the search would look at a threshold or hold that end (a batched climb does not)."""
+        from runner.stats.families.scipy_search import NEAR_END
+
+        x = np.asarray(stats["x"], dtype=float)
+        if x.ndim != 2 or self.discrete:
+            return False
+        shapes, kwargs = self._args(theta)
+        with np.errstate(all="ignore"):
+            lo_end, hi_end = (np.asarray(v, dtype=float) for v in self.dist.support(
+                *[np.asarray(v, dtype=float) for v in shapes],
+                **{k: np.asarray(v, dtype=float) for k, v in kwargs.items()}))  # fmt: skip
+        low, high = x.min(axis=-1), x.max(axis=-1)
+        spread = np.where(high > low, high - low, 1.0)
+        near = np.isfinite(lo_end) & (low - lo_end <= NEAR_END * spread)
+        return near | (np.isfinite(hi_end) & (hi_end - high <= NEAR_END * spread))
 
     def check_estimate(self, theta: Theta, free: set[str], stats: Stats | None = None):
         if stats is None or stats["x"].ndim != 1:

@@ -34,10 +34,52 @@ def maximize_continuous(problem: Any) -> optimizers.Outcome:
 
 
 def maximize(family: Any, problem: Any) -> optimizers.Outcome:
+    """The whole search; on a large sample, first on a random subsample of it, then from
+    that estimate on all the data (the same search, which then has little left to do:
+    one log-density evaluation of a large sample costs as much as a whole search of
+    the subsample)."""
+    x = problem.stats["x"]
+    if x.ndim == 1 and x.size > LARGE and not problem.init:
+        found = _subsample_estimate(family, problem)
+        if found is not None:
+            start, ends = found
+            outcome = _search(family, _derived(problem, init=start), warm=True, ends=ends)
+            outcome.message = (outcome.message + "; " if outcome.message else "") + (
+                f"searched on a random subsample of {SUBSAMPLE:,} first, then on all "
+                f"{x.size:,} values from there"
+            )
+            return outcome
+    return _search(family, problem)
+
+
+LARGE = 20_000  # beyond this many values, the search starts on a subsample
+SUBSAMPLE = 5_000
+
+
+def _subsample_estimate(family: Any, problem: Any) -> dict[str, float] | None:
+    """The search's estimate on a seeded random subsample that keeps min(x) and max(x)
+    (where support ends and thresholds bind); None where it finds none there (the search
+    on all the data then decides)."""
+    x = problem.stats["x"]
+    pick = np.random.default_rng(0).choice(x.size, SUBSAMPLE, replace=False)
+    sub = np.concatenate([x[[int(np.argmin(x)), int(np.argmax(x))]], x[pick]])
+    smaller = type(problem)(family, family.reduce(sub), dict(problem.fixed), {})
+    try:
+        outcome = _search(family, smaller)
+    except DataError:
+        return None
+    theta = {k: float(v) for k, v in outcome.theta.items() if k not in problem.fixed}
+    if not np.isfinite(loglik_of(problem, {**problem.fixed, **theta})):
+        return None
+    return theta, outcome.ends
+
+
+def _search(family: Any, problem: Any, warm: bool = False,
+            ends: tuple[str, ...] = ()) -> optimizers.Outcome:  # fmt: skip
     integers = [name for name in family.integer_params() if name not in problem.fixed]
     if integers:
-        return _integer_search(family, problem, integers)
-    return _continuous(family, problem)
+        return _integer_search(family, problem, integers, warm)
+    return _continuous(family, problem, warm, ends)
 
 
 def loglik_of(problem: Any, theta: dict[str, Any]) -> float:
@@ -46,11 +88,29 @@ def loglik_of(problem: Any, theta: dict[str, Any]) -> float:
     return value if np.isfinite(value) else -np.inf
 
 
-def _climb(problem: Any) -> optimizers.Outcome:
-    """Newton, then quasi-Newton and simplex searches where Newton stops short."""
+WARM_ITERATIONS = 25  # Newton from a warm start: near the maximum, or at a boundary
+
+
+def _climb(problem: Any, warm: bool = False) -> optimizers.Outcome:
+    """Newton, then quasi-Newton and simplex searches where Newton stops short. From a
+    warm start (the estimate of a subsample) Newton alone, briefly: it converges in a few
+    steps, and where it does not, the maximum is on a boundary that the support-end and
+    threshold steps handle, not something a longer climb would reach."""
+    if warm:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                outcome = optimizers.Newton(maxiter=WARM_ITERATIONS).maximize(problem)
+            if np.isfinite(loglik_of(problem, outcome.theta)):
+                return outcome
+        except (DataError, np.linalg.LinAlgError, ValueError, FloatingPointError):
+            pass
     best = None
     simplex = optimizers.Scipy(method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12})
-    for optimizer in (optimizers.Newton(), optimizers.Scipy(), simplex):
+    # (warm: the subsample's whole search came first; a simplex on all the data would
+    # cost thousands of evaluations of it)
+    chain = (optimizers.Scipy(),) if warm else (optimizers.Newton(), optimizers.Scipy(), simplex)
+    for optimizer in chain:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -73,8 +133,13 @@ def _derived(problem: Any, fixed: dict[str, Any] | None = None,
                          {**problem.init, **(init or {})})  # fmt: skip
 
 
-def _continuous(family: Any, problem: Any) -> optimizers.Outcome:
-    best = _climb(problem)
+def _continuous(family: Any, problem: Any, warm: bool = False,
+                ends: tuple[str, ...] = ()) -> optimizers.Outcome:  # fmt: skip
+    if ends:  # the subsample's maximum had support ends at its extremes (the same as ours)
+        start = {**problem.fixed, **problem.init}
+        best = optimizers.Outcome(start, "subsample", 0, False, "")
+        return _support_ends(family, problem, best, warm)
+    best = _climb(problem, warm)
     if not problem.init:
         # scipy's own fit as a second start, wherever it ends higher (a converged climb
         # may have found another local maximum) or the first climb stopped short
@@ -88,8 +153,8 @@ def _continuous(family: Any, problem: Any) -> optimizers.Outcome:
                 other.message += " (from scipy's own fit as the start)"
                 best = other
     if family.threshold and "loc" in {p.name for p in problem.free}:
-        return _threshold(family, problem, best)
-    return _support_ends(family, problem, best)
+        return _threshold(family, problem, best, warm)
+    return _support_ends(family, problem, best, warm)
 
 
 class _EndsPinned(PointwiseFamily):
@@ -141,7 +206,8 @@ def _end_density_infinite(family: Any, theta: dict[str, Any], end: str) -> bool:
     return value == np.inf
 
 
-def _support_ends(family: Any, problem: Any, best: optimizers.Outcome) -> optimizers.Outcome:
+def _support_ends(family: Any, problem: Any, best: optimizers.Outcome,
+                  warm: bool = False) -> optimizers.Outcome:  # fmt: skip
     """Where the support has an end that moves with the parameters (uniform, beta,
     pareto, truncnorm, ...), the maximum can lie where an end meets the smallest or
     largest observation: a boundary of the parameters the data allow, which the climbs
@@ -174,7 +240,7 @@ def _support_ends(family: Any, problem: Any, best: optimizers.Outcome) -> optimi
         pinned.start = {**start, **problem.fixed}
         held = type(problem)(pinned, problem.stats, dict(problem.fixed), start)
         try:
-            outcome = _climb(held) if held.dim else optimizers.Outcome(
+            outcome = _climb(held, warm) if held.dim else optimizers.Outcome(
                 held.theta(np.zeros(0)), "none", 0, True, "")
         except DataError:
             continue
@@ -192,6 +258,7 @@ def _support_ends(family: Any, problem: Any, best: optimizers.Outcome) -> optimi
                 "the density stays finite there, so the maximum is on that boundary "
                 "(no Wald standard errors there)",
                 outcome.trace,
+                ends=ends,
             )
             best_value = value
     _refuse_spike(family, problem, best)
@@ -237,7 +304,8 @@ def _scipy_fit_start(family: Any, problem: Any) -> dict[str, float] | None:
     return {k: v for k, v in theta.items() if k not in problem.fixed}
 
 
-def _threshold(family: Any, problem: Any, best: optimizers.Outcome) -> optimizers.Outcome:
+def _threshold(family: Any, problem: Any, best: optimizers.Outcome,
+               warm: bool = False) -> optimizers.Outcome:  # fmt: skip
     x = problem.stats["x"]
     low, high = float(np.min(x)), float(np.max(x))
     spread = (high - low) or 1.0
@@ -246,13 +314,13 @@ def _threshold(family: Any, problem: Any, best: optimizers.Outcome) -> optimizer
         return best
     at_threshold = float(family.pointwise(np.array([best.theta["loc"]]), best.theta)[0])
     if at_threshold < np.inf:  # finite density at loc (expon): the maximum is loc = min(x)
-        return _threshold_at_minimum(problem, best, low)
+        return _threshold_at_minimum(problem, best, low, warm)
     gaps = spread * np.logspace(-8, np.log10(3.0), PROFILE_POINTS)
     profile = []
     for g in gaps:
         held = _derived(problem, fixed={"loc": low - g})
         try:
-            outcome = _climb(held)
+            outcome = _climb(held, warm)
         except DataError:
             profile.append((-np.inf, None))
             continue
@@ -278,7 +346,7 @@ def _threshold(family: Any, problem: Any, best: optimizers.Outcome) -> optimizer
         return best
     i = max(interior, key=lambda j: values[j])
     start = {k: v for k, v in profile[i][1].items() if k not in problem.fixed}
-    refit = _climb(_derived(problem, init=start))
+    refit = _climb(_derived(problem, init=start), warm)
     if low - float(refit.theta["loc"]) <= EDGE_GAP * spread:  # ran off again: keep the point
         refit = optimizers.Outcome(profile[i][1], "profile over loc", PROFILE_POINTS, True, "")
     refit.message = (refit.message + "; " if refit.message else "") + (
@@ -304,11 +372,12 @@ def _fitting_start(start: dict[str, int], evaluate) -> tuple[dict[str, int], flo
     return start, value, outcome
 
 
-def _threshold_at_minimum(problem: Any, best: optimizers.Outcome, low: float):
+def _threshold_at_minimum(problem: Any, best: optimizers.Outcome, low: float,
+                          warm: bool = False):  # fmt: skip
     """loc = min(x) exactly, the others refitted there: the boundary maximum of a
     threshold whose density stays finite (expon: loc = min(x), scale = mean - min)."""
     try:
-        at_edge = _climb(_derived(problem, fixed={"loc": low}))
+        at_edge = _climb(_derived(problem, fixed={"loc": low}), warm)
     except DataError:
         return best
     theta = {**at_edge.theta, "loc": low}
@@ -322,7 +391,8 @@ def _threshold_at_minimum(problem: Any, best: optimizers.Outcome, low: float):
     )
 
 
-def _integer_search(family: Any, problem: Any, integers: list[str]) -> optimizers.Outcome:
+def _integer_search(family: Any, problem: Any, integers: list[str],
+                    warm: bool = False) -> optimizers.Outcome:  # fmt: skip
     """Coordinate walks over the integer parameters, refitting the rest at each point."""
     start = {**family.initial(problem.stats), **problem.init}
     current = {name: round(float(start[name])) for name in integers}
@@ -341,7 +411,7 @@ def _integer_search(family: Any, problem: Any, integers: list[str]) -> optimizer
                               optimizers.Outcome(theta, "integer search", 0, True, ""))  # fmt: skip
             else:
                 try:
-                    outcome = _climb(held)
+                    outcome = _climb(held, warm)
                     cache[key] = (loglik_of(problem, outcome.theta), outcome)
                 except DataError:
                     cache[key] = (-np.inf, None)
