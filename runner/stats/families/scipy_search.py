@@ -79,7 +79,12 @@ def _search(family: Any, problem: Any, warm: bool = False,
     integers = [name for name in family.integer_params() if name not in problem.fixed]
     if integers:
         return _integer_search(family, problem, integers, warm)
-    return _continuous(family, problem, warm, ends)
+    best = _continuous(family, problem, warm, ends)
+    return _refuse_runaway(family, problem, best)
+
+
+RUNAWAY = 1e6  # a shape beyond this (with no upper end to its domain) may be running off
+RUNAWAY_DROP = 1e-3  # ... and is, unless ten times further out the likelihood is this lower
 
 
 def loglik_of(problem: Any, theta: dict[str, Any]) -> float:
@@ -131,6 +136,87 @@ def _derived(problem: Any, fixed: dict[str, Any] | None = None,
     """The same likelihood with more parameters held, or from another start."""
     return type(problem)(problem.family, problem.stats, {**problem.fixed, **(fixed or {})},
                          {**problem.init, **(init or {})})  # fmt: skip
+
+
+def _refuse_runaway(family: Any, problem: Any, best: optimizers.Outcome,
+                    depth: int = 0) -> optimizers.Outcome:  # fmt: skip
+    """A shape that ends huge because the likelihood keeps rising as it grows (beta's b
+    -> inf: the gamma limit) has no MLE: the supremum is a limiting case outside the
+    family. First the shape is held at moderate values (10, 100, ...): a higher
+    likelihood there means the climb went the wrong way, and the search starts again
+    from that point. Else it is held ten times further out, the rest refitted: not
+    clearly lower there (by ``RUNAWAY_DROP``; the log-density itself rounds at that
+    size) means a run-off, and the fit says so."""
+    shapes = {s.name for s in family._shape_info()}
+    value = loglik_of(problem, best.theta)
+    tol = max(RUNAWAY_DROP, 1e-7 * abs(value))
+    for p in problem.free:
+        v = float(best.theta[p.name])
+        if p.name not in shapes or not abs(v) > RUNAWAY:
+            continue
+        open_end = getattr(p.constraint, "high" if v > 0 else "low", np.inf if v > 0 else -np.inf)
+        if np.isfinite(open_end):  # a domain with an end that way: a boundary, not a run-off
+            continue
+        inward = [np.sign(v) * 10.0**k for k in range(1, 5)]
+        held = [(_held_at(family, problem, best, p.name, w), w) for w in inward]
+        found = [(loglik_of(problem, o.theta), o) for o, _ in held if o is not None]
+        if found and depth < 2:
+            top, outcome = max(found, key=lambda t: t[0])
+            if top > value + tol:  # the climb ran the wrong way: search again from there
+                start = {k: x for k, x in outcome.theta.items() if k not in problem.fixed}
+                again = _continuous(family, _derived(problem, init=start))
+                return _refuse_runaway(family, problem, again, depth + 1)
+        further = 10.0 * v
+        probe = _held_at(family, problem, best, p.name, further)
+        if probe is None:
+            continue
+        probe_value = loglik_of(problem, probe.theta)
+        if probe_value >= value - tol:  # not clearly lower out there: a run-off
+            raise DataError(
+                f"no MLE for {family.name} with these parameters free: {p.name} runs off "
+                f"to {'-' if v < 0 else ''}infinity ({p.name} = {v:.3g}; held at "
+                f"{further:.3g} the log-likelihood is {probe_value:.8g}, not clearly below "
+                f"{value:.8g}): the best fit is a limiting case of the family, not a "
+                f"member of it. Hold {p.name} (+model.fixed.{p.name}=...) or fit the "
+                "limiting family"
+            )
+    return best
+
+
+def _held_at(family: Any, problem: Any, best: optimizers.Outcome, name: str,
+             value: float) -> optimizers.Outcome | None:  # fmt: skip
+    """The rest refitted with ``name`` held at ``value``, from a start with the fitted
+    mean and variance."""
+    rest = {k: x for k, x in best.theta.items() if k not in problem.fixed and k != name}
+    rest.update(_same_moments(family, best.theta, {name: value}, problem.fixed))
+    try:
+        return _climb(_derived(problem, fixed={name: value}, init=rest))
+    except DataError:
+        return None
+
+
+def _same_moments(family: Any, theta: dict[str, Any], moved: dict[str, float],
+                  fixed: dict[str, Any]) -> dict[str, float]:  # fmt: skip
+    """loc and scale that keep the fitted mean and variance when shapes move to ``moved``:
+    a start from which the rest of the fit has little to change (a gamma's a ten times
+    larger needs loc ~ sqrt(10) times further out)."""
+    if "loc" in fixed or "scale" in fixed or family.discrete:
+        return {}
+    shapes = [float(theta[s.name]) for s in family._shape_info()]
+    new = [float(moved.get(s.name, theta[s.name])) for s in family._shape_info()]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            m, v = (float(t) for t in family.dist.stats(*shapes, moments="mv"))
+            m2, v2 = (float(t) for t in family.dist.stats(*new, moments="mv"))
+        except Exception:
+            return {}
+    if not all(np.isfinite([m, v, m2, v2])) or v <= 0 or v2 <= 0:
+        return {}
+    mean = float(theta["loc"]) + m * float(theta["scale"])
+    sd = np.sqrt(v) * float(theta["scale"])
+    scale = sd / np.sqrt(v2)
+    return {"loc": mean - m2 * scale, "scale": scale}
 
 
 def _continuous(family: Any, problem: Any, warm: bool = False,
