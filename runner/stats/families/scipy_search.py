@@ -53,7 +53,7 @@ def maximize(family: Any, problem: Any) -> optimizers.Outcome:
 
 
 LARGE = 20_000  # beyond this many values, the search starts on a subsample
-SUBSAMPLE = 5_000
+SUBSAMPLE = 2_000
 
 
 def _subsample_estimate(family: Any, problem: Any) -> dict[str, float] | None:
@@ -93,7 +93,7 @@ def loglik_of(problem: Any, theta: dict[str, Any]) -> float:
     return value if np.isfinite(value) else -np.inf
 
 
-WARM_ITERATIONS = 25  # Newton from a warm start: near the maximum, or at a boundary
+WARM_ITERATIONS = 8  # Newton from a warm start: near the maximum in a few, or at a boundary
 
 
 def _climb(problem: Any, warm: bool = False) -> optimizers.Outcome:
