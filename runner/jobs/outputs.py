@@ -121,7 +121,15 @@ def flat_params(spec: RunnerConfig) -> dict[str, Any]:
 
     walk(dataclasses.asdict(spec), "")
     flat.pop("tracking.uri", None)
+    # each study's own settings only (a fit's runs need no candidates, a ranking no sizes)
+    other = CONVERGENCE_KEYS if spec.study.name == "rank" else RANK_KEYS
+    for key in other:
+        flat.pop(f"study.{key}", None)
     return flat
+
+
+RANK_KEYS = ("candidates", "fixed", "show", "jobs")
+CONVERGENCE_KEYS = ("sizes", "replicates", "stream", "slope_from", "max_memory_mb")
 
 
 # ---- what was fitted, for MLflow's Dataset column -----------------------------------------
