@@ -186,6 +186,12 @@ def fit(
     credible intervals) beside the MLE; ``test`` (held-out data) adds the held-out mean
     log-likelihood of each estimate.
     """
+    truncation = family_options.pop("truncation", None)
+    if truncation is not None or _is_censored(x):
+        return _fit_censored(family, x, truncation, family_options, test,
+                             optimizer=optimizer, optimizer_options=optimizer_options,
+                             truth=truth, fixed=fixed, init=init, estimator=estimator,
+                             prior=prior)  # fmt: skip
     everything = x if test is None else _concat(x, test)
     fam = families.get(family, **family_options)
     fam.check_shape(x)
@@ -205,6 +211,38 @@ def fit(
         prior=prior,
         test=None if test is None else fam.validate(test),
     )
+
+
+def _is_censored(x: Any) -> bool:
+    from scipy.stats import CensoredData
+
+    return isinstance(x, CensoredData)
+
+
+def _fit_censored(family, x, truncation, family_options, test, **settings) -> Fit:
+    """``fit`` on a ``scipy.stats.CensoredData`` and/or under ``truncation=(a, b)``:
+    the base family's parameters, the censored likelihood (runner.stats.censoring)."""
+    from runner.stats import censoring
+    from runner.stats.families.censored import Censored
+
+    if test is not None:
+        raise ConfigError("held-out data (test=...) are not supported with censored data yet")
+    if settings["estimator"] != "mle":
+        raise ConfigError("estimator=map is not supported with censored data yet (MLE only)")
+    base = families.get(family, **family_options)
+    pairs = censoring.as_pairs(x) if _is_censored(x) else _exact_pairs(base, x)
+    seen = np.where(np.isfinite(pairs[:, 0]), pairs[:, 0], pairs[:, 1])
+    fam = Censored(base.for_data(seen[np.isfinite(seen)]), truncation)
+    data = fam.validate(pairs)
+    result = fit_validated(fam, data, **settings)
+    result.notes.insert(0, censoring.describe(data, fam.truncation))
+    return result
+
+
+def _exact_pairs(base: Family, x: Any) -> np.ndarray:
+    base.check_shape(x)
+    values = np.asarray(base.validate(x), dtype=float)
+    return np.column_stack([values, values])
 
 
 def _concat(x: Any, test: Any) -> np.ndarray:
