@@ -221,8 +221,8 @@ def _is_censored(x: Any) -> bool:
 
 def _fit_censored(family, x, truncation, family_options, test, **settings) -> Fit:
     """``fit`` on a ``scipy.stats.CensoredData`` and/or under ``truncation=(a, b)``:
-    the base family's parameters, the censored likelihood (runner.stats.censoring)."""
-    from runner.stats import censoring
+    the base family's parameters, the censored likelihood (families.censored)."""
+    from runner.stats.families import censored as censoring
     from runner.stats.families.censored import Censored
 
     if test is not None:

@@ -12,7 +12,8 @@ from scipy import stats
 
 from runner import fit
 from runner.errors import ConfigError, DataError
-from runner.stats import censoring, families
+from runner.stats import families
+from runner.stats.families import censored as censoring
 from runner.stats.families.censored import Censored
 
 

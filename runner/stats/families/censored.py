@@ -1,6 +1,14 @@
 """A continuous family fitted to censored and/or truncated observations.
 
-The data are ``(low, high)`` pairs (``runner.stats.censoring``); the parameters,
+Each observation is a pair ``(low, high)``, fitdistrplus's convention: ``low == high``
+an exact value, ``(-inf, c]`` left-censored at ``c`` (below a detection limit), ``(c,
+inf)`` right-censored at ``c`` (still working when the test stopped), ``(l, h]`` interval
+censored (failed between two inspections). Its log-likelihood is ``log f(x)``,
+``log F(c)``, ``log S(c)`` or ``log(F(h) - F(l))``; truncation to ``(a, b)`` (only values
+there could be recorded) subtracts ``log(F(b) - F(a))`` per observation; differences in
+the tail where they do not cancel.
+
+The parameters,
 constraints and parameterization are the base family's, and so are the estimates'
 meaning. The likelihood goes through the base family's scipy distribution, so every
 continuous built-in and every ``model=scipy`` distribution takes censoring. The search
@@ -15,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from runner.errors import ConfigError
-from runner.stats import censoring
+from runner.errors import ConfigError, DataError
 from runner.stats.families.base import Family, Stats, Theta
 
 
@@ -58,12 +65,12 @@ class Censored(Family):
 
     # ---- data -------------------------------------------------------------------------
     def check_shape(self, values: Any) -> None:
-        censoring.as_pairs(values)
+        as_pairs(values)
 
     def validate(self, values: Any, check_finite: bool = True,
                  check_support: bool = True) -> np.ndarray:  # fmt: skip
-        pairs = censoring.as_pairs(values)
-        censoring.check_pairs(self.base, pairs)
+        pairs = as_pairs(values)
+        check_pairs(self.base, pairs)
         if self.truncation is not None:
             a, b = self.truncation
             finite = pairs[np.isfinite(pairs)]
@@ -79,14 +86,14 @@ class Censored(Family):
         return int(np.shape(x)[0])
 
     def reduce(self, x: np.ndarray) -> Stats:
-        return censoring.reduce(np.asarray(x, dtype=float))
+        return reduce(np.asarray(x, dtype=float))
 
     def loglik(self, stats: Stats, theta: Theta) -> Any:
         try:
-            dist = self.base.scipy_dist(censoring.theta_scalar(theta))
+            dist = self.base.scipy_dist(theta_scalar(theta))
         except (ValueError, FloatingPointError):
             return -np.inf
-        return censoring.loglik(dist, stats, self.truncation)
+        return loglik(dist, stats, self.truncation)
 
     def logpdf(self, x: np.ndarray, theta: Theta) -> np.ndarray:
         return self.base.logpdf(x, theta)
@@ -104,13 +111,13 @@ class Censored(Family):
     def initial(self, stats: Stats) -> Theta:
         """The base family's fit to the censoring points and interval midpoints as if
         exact (a start, not an estimate)."""
-        from runner.stats.estimate import fit
-
-        values = censoring.pseudo_values(stats)
-        try:
-            return dict(fit(self.base, values).params)
-        except Exception:  # the points do not fit the base family as exact values
-            return self.base.initial(self.base.reduce(values))
+        values = pseudo_values(stats)
+        reduced = self.base.reduce(values)
+        if self.base.has_closed_form:
+            start = self.base.closed_form(reduced)
+            if start is not None:
+                return dict(start)
+        return self.base.initial(reduced)
 
     @property
     def has_closed_form(self) -> bool:
@@ -150,3 +157,157 @@ def _truncation(truncation: Any) -> tuple[float, float] | None:
     if not a < b:
         raise ConfigError(f"truncation = ({a:g}, {b:g}): expected low < high")
     return a, b
+
+
+# ---- the likelihood of (low, high) pairs ------------------------------------------------
+KINDS = ("exact", "left", "right", "interval")
+
+
+def as_pairs(data: Any) -> np.ndarray:
+    """``(n, 2)`` float pairs from a ``scipy.stats.CensoredData`` or pairs already."""
+    from scipy.stats import CensoredData
+
+    if isinstance(data, CensoredData):
+        exact = np.asarray(data._uncensored, dtype=float)
+        left = np.asarray(data._left, dtype=float)
+        right = np.asarray(data._right, dtype=float)
+        interval = np.asarray(data._interval, dtype=float).reshape(-1, 2)
+        return np.concatenate([
+            np.column_stack([exact, exact]),
+            np.column_stack([np.full(left.size, -np.inf), left]),
+            np.column_stack([right, np.full(right.size, np.inf)]),
+            interval,
+        ])  # fmt: skip
+    pairs = np.asarray(data, dtype=float)
+    if pairs.ndim != 2 or pairs.shape[1] != 2:
+        raise DataError(
+            f"censored data are (low, high) pairs, one row per observation; got shape "
+            f"{pairs.shape}"
+        )
+    return pairs
+
+
+def kinds(pairs: np.ndarray) -> dict[str, np.ndarray]:
+    """Masks of the exact, left-, right- and interval-censored rows."""
+    low, high = pairs[:, 0], pairs[:, 1]
+    exact = low == high
+    left = np.isneginf(low) & ~exact
+    right = np.isposinf(high) & ~exact & ~left
+    return {"exact": exact, "left": left, "right": right,
+            "interval": ~(exact | left | right)}  # fmt: skip
+
+
+def check_pairs(family: Family, pairs: np.ndarray) -> None:
+    """Refuse what no likelihood can use, naming the row: NaN, low > high, both sides open,
+    a value outside the family's support, every observation censored on one side."""
+    low, high = pairs[:, 0], pairs[:, 1]
+    problems = [
+        (np.isnan(low) | np.isnan(high), "is missing (NaN)"),
+        (low > high, "has low > high"),
+        (np.isneginf(low) & np.isposinf(high), "is censored on both sides (says nothing)"),
+        (np.isinf(low) & (low == high), "is infinite"),
+    ]
+    for bad, what in problems:
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"observation {i + 1} ({low[i]:g}, {high[i]:g}) {what}; censored data are "
+                "(low, high) pairs: equal for an exact value, low = -inf left-censored, "
+                "high = inf right-censored, low < high an interval"
+            )
+    support = family.interval
+    masks = kinds(pairs)
+    exact = low[masks["exact"]]
+    bounds = np.concatenate([low[~masks["exact"]], high[~masks["exact"]]])
+    bounds = bounds[np.isfinite(bounds)]  # an interval may end at the support's edge
+    for values, ok, what in (
+        (exact, support.mask(exact), "an exact value"),
+        (bounds, (bounds >= support.low) & (bounds <= support.high), "a censoring value"),
+    ):
+        if values.size and not ok.all():
+            value = float(values[np.flatnonzero(~ok)[0]])
+            raise DataError(
+                f"{what} {value:g} is outside the support of {family.name} "
+                f"({family.support or 'its support'})"
+            )
+    if not masks["exact"].any() and not masks["interval"].any():
+        side = "right" if masks["right"].all() else "left" if masks["left"].all() else None
+        if side:
+            raise DataError(
+                f"every observation is {side}-censored: the likelihood grows as "
+                f"{family.name} moves {'up' if side == 'right' else 'down'} without bound, "
+                "so there is no MLE; exact values or intervals are needed"
+            )
+
+
+def counts(pairs: np.ndarray) -> dict[str, int]:
+    return {k: int(v.sum()) for k, v in kinds(pairs).items()}
+
+
+def reduce(pairs: np.ndarray) -> Stats:
+    masks = kinds(pairs)
+    return {
+        "n": int(pairs.shape[0]),
+        "exact": pairs[masks["exact"], 0],
+        "left": pairs[masks["left"], 1],
+        "right": pairs[masks["right"], 0],
+        "low": pairs[masks["interval"], 0],
+        "high": pairs[masks["interval"], 1],
+    }
+
+
+def loglik(dist: Any, stats: Stats, truncation: tuple[float, float] | None = None) -> float:
+    """The censored (and truncated) log-likelihood under a frozen scipy distribution."""
+    total = 0.0
+    with np.errstate(all="ignore"):
+        if stats["exact"].size:
+            total += float(np.sum(dist.logpdf(stats["exact"])))
+        if stats["left"].size:
+            total += float(np.sum(dist.logcdf(stats["left"])))
+        if stats["right"].size:
+            total += float(np.sum(dist.logsf(stats["right"])))
+        if stats["low"].size:
+            total += float(np.sum(log_mass(dist, stats["low"], stats["high"])))
+        if truncation is not None:
+            a, b = truncation
+            total -= stats["n"] * float(log_mass(dist, np.array([a]), np.array([b]))[0])
+    return total if not np.isnan(total) else -np.inf
+
+
+def log_mass(dist: Any, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``log(F(high) - F(low))`` without cancellation: from the cdf in the lower half,
+    from the survival function in the upper (``log S(l) + log1p(-S(h)/S(l))``)."""
+    upper = dist.cdf(low) > 0.5
+    out = np.empty(low.shape)
+    lo, hi = low[~upper], high[~upper]
+    if lo.size:
+        f_hi, f_lo = dist.logcdf(hi), dist.logcdf(lo)
+        out[~upper] = f_hi + np.log1p(-np.exp(f_lo - f_hi))
+    lo, hi = low[upper], high[upper]
+    if lo.size:
+        s_lo, s_hi = dist.logsf(lo), dist.logsf(hi)
+        out[upper] = s_lo + np.log1p(-np.exp(s_hi - s_lo))
+    return out
+
+
+def pseudo_values(stats: Stats) -> np.ndarray:
+    """Values standing in for the observations (censoring points, interval midpoints):
+    a start for the search, not an estimate."""
+    mids = 0.5 * (stats["low"] + stats["high"])
+    return np.concatenate([stats["exact"], stats["left"], stats["right"], mids])
+
+
+def describe(pairs: np.ndarray, truncation: tuple[float, float] | None = None) -> str:
+    """"censored data: 80 exact, 20 right-censored" (what the result says it used)."""
+    found = counts(pairs)
+    words = {"exact": "exact", "left": "left-censored", "right": "right-censored",
+             "interval": "interval-censored"}  # fmt: skip
+    parts = [f"{found[k]:,} {words[k]}" for k in KINDS if found[k]]
+    text = "censored data: " + ", ".join(parts)
+    if truncation is not None:
+        text += f"; truncated to ({truncation[0]:g}, {truncation[1]:g})"
+    return text
+
+
+def theta_scalar(theta: Theta) -> Theta:
+    return {k: float(v) for k, v in theta.items()}
