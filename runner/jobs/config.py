@@ -24,6 +24,23 @@ from runner.errors import ConfigError
 
 
 @dataclass
+class TruncationConfig:
+    """Only values in (low, high) could be recorded; either side may stay open."""
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+
+
+@dataclass
+class CensorConfig:
+    """Censoring of synthetic draws: at a fixed time, and/or at random exponential times
+    that censor a share ``rate`` of them."""
+
+    right: Optional[float] = None
+    rate: Optional[float] = None
+
+
+@dataclass
 class ModelConfig:
     """Which family, its fixed options, and the true parameters for synthetic data."""
 
@@ -37,6 +54,7 @@ class ModelConfig:
     logpdf: Optional[str] = None  # model=custom: module:function, logpdf(x, **theta)
     params: dict[str, Any] = field(default_factory=dict)  # model=custom: name -> space
     sampler: Optional[str] = None  # model=custom: module:function, sampler(theta, size, rng)
+    truncation: TruncationConfig = field(default_factory=TruncationConfig)
     prior: dict[str, Any] = field(default_factory=dict)
 
 
@@ -55,6 +73,12 @@ class DataConfig:
     holdout: float = 0.0
     test_path: Optional[str] = None
     test_n: Optional[int] = None
+    # Censored observations: two CSV conventions, or censoring of synthetic draws.
+    left: Optional[str] = None  # data.left=L data.right=R (fitdistrplus)
+    right: Optional[str] = None
+    time: Optional[str] = None  # data.time=T data.event=E (1 seen, 0 right-censored)
+    event: Optional[str] = None
+    censor: CensorConfig = field(default_factory=CensorConfig)  # synthetic draws
 
 
 @dataclass

@@ -49,6 +49,7 @@ def run(
         prior=spec.model.prior,
         test=inputs.test,
     )
+    fit.notes[:0] = inputs.notes
     if inputs.sample.dropped:
         fit.notes.append(f"dropped {inputs.sample.dropped} missing value(s) (data.dropna=true)")
     fit.gof = ks_statistic(family, x, fit.params)  # a sort of the data: here, not in fit()

@@ -3,7 +3,7 @@ held-out one. Fit jobs and study jobs both start here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ class Inputs:
     sample: Sample  # the training sample as read, with where it came from
     x: np.ndarray  # the training values, validated by the family
     test: np.ndarray | None  # held-out values, validated; None without held-out data
+    notes: list[str] = field(default_factory=list)  # what the fit should say about its data
 
 
 def load_inputs(spec: RunnerConfig) -> Inputs:
@@ -42,6 +43,8 @@ def load_inputs(spec: RunnerConfig) -> Inputs:
             )
         family = family.for_truth(model.truth)
         truth = family.check_theta(model.truth, "model.truth")
+    if _censored(spec):
+        return _censored_inputs(spec, family, truth)
     sample = data.load(
         source.source,
         family=family,
@@ -78,3 +81,92 @@ def load_inputs(spec: RunnerConfig) -> Inputs:
             )
         x, test = x[keep], x[out]  # observations are along the first axis here
     return Inputs(family, truth, sample, x, test)
+
+
+CENSORING_KEYS = ("left", "right", "time", "event")
+
+
+def _censored(spec: RunnerConfig) -> bool:
+    source = spec.data
+    censor, cut = source.censor, spec.model.truncation
+    return bool(any(getattr(source, k) for k in CENSORING_KEYS)
+                or censor.right is not None or censor.rate is not None
+                or cut.low is not None or cut.high is not None)  # fmt: skip
+
+
+def _censored_inputs(spec: RunnerConfig, family, truth) -> Inputs:
+    """Censored or truncated observations, as (low, high) pairs for a censored family."""
+    from runner.io import censored_data
+    from runner.stats.families.censored import Censored, describe
+
+    source, model = spec.data, spec.model
+    if spec.study.name != "single":
+        raise ConfigError(f"study={spec.study.name} with censored or truncated data is not "
+                          "supported yet: one fit (study=single) is")  # fmt: skip
+    if source.holdout or source.test_path or source.test_n:
+        raise ConfigError("held-out data are not supported with censored data yet")
+    if spec.estimator.name != "mle":
+        raise ConfigError("estimator=map is not supported with censored data yet (MLE only)")
+    if source.left or source.right:
+        if source.source != "csv" or not (source.left and source.right):
+            raise ConfigError("data.left and data.right go together, with data=csv")
+        sample = censored_data.from_left_right(source.path, source.left, source.right,
+                                               source.sep)  # fmt: skip
+    elif source.time or source.event:
+        if source.source != "csv" or not (source.time and source.event):
+            raise ConfigError("data.time and data.event go together, with data=csv")
+        sample = censored_data.from_time_event(source.path, source.time, source.event,
+                                               source.sep)  # fmt: skip
+    elif source.source == "synthetic" and _truncation(model.truncation) is not None:
+        values = _truncated_draws(family, truth, spec.n, spec.seed, _truncation(model.truncation))
+        sample = data.Sample(values, "synthetic", {"n": spec.n, "seed": spec.seed,
+                                                   "truth": truth})  # fmt: skip
+        values = sample.validated_by(family)
+        sample = data.Sample(np.column_stack([values, values]).astype(float), "synthetic",
+                             sample.description)  # fmt: skip
+    else:
+        sample = data.load(source.source, family=family, truth=truth, n=spec.n, seed=spec.seed,
+                           path=source.path, column=source.column, values=source.values,
+                           counts=source.counts, dropna=source.dropna, sep=source.sep)  # fmt: skip
+        values = sample.validated_by(family)
+        censor = source.censor
+        if censor.right is not None or censor.rate is not None:
+            if source.source != "synthetic":
+                raise ConfigError("data.censor censors synthetic draws; for a file, give "
+                                  "data.left/right or data.time/event")  # fmt: skip
+            pairs = censored_data.censor_draws(values, censor.right, censor.rate, spec.seed)
+        else:
+            pairs = np.column_stack([values, values]).astype(float)
+        sample = data.Sample(pairs, sample.source, sample.description, locate=sample.locate)
+    truncation = _truncation(model.truncation)
+    seen = np.where(np.isfinite(sample.values[:, 0]), sample.values[:, 0], sample.values[:, 1])
+    censored = Censored(family.for_data(seen[np.isfinite(seen)]), truncation)
+    x = sample.validated_by(censored)
+    return Inputs(censored, truth, sample, x, None, [describe(x, censored.truncation)])
+
+
+def _truncation(setting) -> tuple | None:
+    if setting.low is None and setting.high is None:
+        return None
+    return (setting.low, setting.high)
+
+
+def _truncated_draws(family, truth, n: int, seed: int, truncation) -> np.ndarray:
+    """``n`` draws from the family at the truth that fall inside the truncation (the only
+    ones a truncated source records), by drawing more and keeping those."""
+    low = -np.inf if truncation[0] is None else float(truncation[0])
+    high = np.inf if truncation[1] is None else float(truncation[1])
+    dist = family.scipy_dist(truth)
+    inside = float(dist.cdf(high) - dist.cdf(low))
+    if not inside > 1e-9:
+        raise ConfigError(f"model.truncation ({low:g}, {high:g}) holds almost none of "
+                          f"{family.name} at model.truth: no draws to keep")  # fmt: skip
+    rng = np.random.default_rng(seed)
+    kept: list[np.ndarray] = []
+    count = 0
+    while count < n:
+        draws = np.asarray(family.sample(truth, int((n - count) / inside * 1.2) + 16, rng))
+        draws = draws[(draws > low) & (draws < high)]
+        kept.append(draws)
+        count += draws.size
+    return np.concatenate(kept)[:n]

@@ -8,13 +8,12 @@ censored (failed between two inspections). Its log-likelihood is ``log f(x)``,
 there could be recorded) subtracts ``log(F(b) - F(a))`` per observation; differences in
 the tail where they do not cancel.
 
-The parameters,
-constraints and parameterization are the base family's, and so are the estimates'
-meaning. The likelihood goes through the base family's scipy distribution, so every
-continuous built-in and every ``model=scipy`` distribution takes censoring. The search
-is the generic one (numerical derivatives, observed-information SEs), from the base
-family's fit to the censoring points as if exact; the right-censored exponential keeps
-its closed form, ``rate = events / total time on test``.
+The parameters, constraints and parameterization are the base family's, and so are
+the estimates' meaning. The likelihood goes through the base family's scipy
+distribution, so every continuous built-in and every ``model=scipy`` distribution takes
+censoring. The search is the generic one (numerical derivatives, observed-information
+SEs), from the base family's closed form or start on the censoring points as if exact;
+the right-censored exponential keeps its closed form, ``rate = events / time on test``.
 """
 
 from __future__ import annotations
@@ -60,7 +59,9 @@ class Censored(Family):
         return self.base.params
 
     def options(self) -> dict[str, Any]:
-        extra = {"truncation": list(self.truncation)} if self.truncation else {}
+        # an open side is None (JSON has no infinity)
+        extra = ({"truncation": [v if np.isfinite(v) else None for v in self.truncation]}
+                 if self.truncation else {})  # fmt: skip
         return {**self.base.options(), **extra}
 
     # ---- data -------------------------------------------------------------------------
@@ -89,6 +90,15 @@ class Censored(Family):
         return reduce(np.asarray(x, dtype=float))
 
     def loglik(self, stats: Stats, theta: Theta) -> Any:
+        """One value, or one per grid point when the parameters are arrays (a likelihood
+        surface): each through its own frozen scipy distribution."""
+        shape = np.broadcast(*[np.asarray(v) for v in theta.values()]).shape
+        if shape:
+            flat = {k: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel()
+                    for k, v in theta.items()}  # fmt: skip
+            values = [self.loglik(stats, {k: v[i] for k, v in flat.items()})
+                      for i in range(int(np.prod(shape)))]  # fmt: skip
+            return np.asarray(values).reshape(shape)
         try:
             dist = self.base.scipy_dist(theta_scalar(theta))
         except (ValueError, FloatingPointError):
@@ -303,7 +313,10 @@ def describe(pairs: np.ndarray, truncation: tuple[float, float] | None = None) -
     words = {"exact": "exact", "left": "left-censored", "right": "right-censored",
              "interval": "interval-censored"}  # fmt: skip
     parts = [f"{found[k]:,} {words[k]}" for k in KINDS if found[k]]
-    text = "censored data: " + ", ".join(parts)
+    if parts == [f"{found['exact']:,} exact"]:
+        text = f"{found['exact']:,} exact values"
+    else:
+        text = "censored data: " + ", ".join(parts)
     if truncation is not None:
         text += f"; truncated to ({truncation[0]:g}, {truncation[1]:g})"
     return text

@@ -1,0 +1,129 @@
+"""Censored observations from a file or a synthetic draw, as ``(low, high)`` pairs.
+
+Two CSV conventions of the ecosystem:
+
+- ``data.left=L data.right=R`` (fitdistrplus' ``fitdistcens``): both cells equal, an
+  exact value; an empty left cell, left-censored at R (below a detection limit); an empty
+  right cell, right-censored at L; otherwise the interval (L, R].
+- ``data.time=T data.event=E`` (survival analysis, lifelines): E = 1 the event was seen
+  at T, E = 0 right-censored at T.
+
+Synthetic draws can be censored at a fixed time (``data.censor.right=c``) or at random
+times, exponential with a scale chosen so that a share ``data.censor.rate`` of the draws
+is censored. A bad cell is named by file, line, column and value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from runner.errors import ConfigError, DataError
+from runner.io.data import Sample, _file_line, _places, csv_header, data_file, read_csv, separator
+
+
+def from_left_right(path: str, left: str, right: str, sep: str | None = None) -> Sample:
+    file, frame = _columns(path, [left, right], sep)
+    low = _numbers(file, frame, left)
+    high = _numbers(file, frame, right)
+    both = np.isnan(low) & np.isnan(high)
+    if both.any():
+        i = int(np.flatnonzero(both)[0])
+        raise DataError(
+            f"{file}, line {_file_line(file, i)}: both {left!r} and {right!r} are empty "
+            "(an empty left cell means left-censored at the right value, an empty right "
+            "cell right-censored at the left value; one of them is needed)"
+        )
+    low = np.where(np.isnan(low), -np.inf, low)
+    high = np.where(np.isnan(high), np.inf, high)
+    wrong = low > high
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise DataError(
+            f"{file}, line {_file_line(file, i)}: {left} = {low[i]:g} > {right} = "
+            f"{high[i]:g}; expected left <= right (equal for an exact value)"
+        )
+    return _sample(file, np.column_stack([low, high]), {"left": left, "right": right})
+
+
+def from_time_event(path: str, time: str, event: str, sep: str | None = None) -> Sample:
+    file, frame = _columns(path, [time, event], sep)
+    t = _numbers(file, frame, time)
+    missing = np.isnan(t)
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise DataError(f"{file}, line {_file_line(file, i)}, column {time!r}: empty; "
+                        "every row needs its time")  # fmt: skip
+    codes = _numbers(file, frame, event)
+    bad = ~np.isin(codes, (0.0, 1.0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{file}, line {_file_line(file, i)}, column {event!r}: {frame[event].iloc[i]}; "
+            "expected 1 (the event was seen at that time) or 0 (right-censored there)"
+        )
+    high = np.where(codes == 1.0, t, np.inf)
+    return _sample(file, np.column_stack([t, high]), {"time": time, "event": event})
+
+
+def censor_draws(values: np.ndarray, right: float | None, rate: float | None,
+                 seed: Any) -> np.ndarray:  # fmt: skip
+    """Synthetic draws censored at ``right`` and/or at random exponential times whose
+    scale makes a share ``rate`` of the draws censored (on these draws, to within 1/n)."""
+    x = np.asarray(values, dtype=float)
+    limit = np.full(x.shape, np.inf)
+    if right is not None:
+        limit = np.minimum(limit, float(right))
+    if rate is not None:
+        if not 0 < rate < 1:
+            raise ConfigError(f"data.censor.rate = {rate}: expected a share in (0, 1)")
+        unit = np.random.default_rng([*np.atleast_1d(seed), 3]).exponential(1.0, x.shape)
+        scale = _scale_for(x, unit, float(rate))
+        limit = np.minimum(limit, scale * unit)
+    seen = x <= limit
+    return np.column_stack([np.where(seen, x, limit), np.where(seen, x, np.inf)])
+
+
+def _scale_for(x: np.ndarray, unit: np.ndarray, rate: float) -> float:
+    """The scale s with a share ``rate`` of ``s * unit < x`` (bisection in log s)."""
+    low, high = -40.0, 40.0
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        share = np.mean(np.exp(mid) * unit < x)
+        low, high = (mid, high) if share > rate else (low, mid)
+    return float(np.exp(0.5 * (low + high)))
+
+
+def _columns(path: str, names: list[str], sep: str | None):
+    file = data_file(path)
+    sep = separator(sep)
+    header = csv_header(file, sep)
+    places = _places(file, header, names)
+    frame = read_csv(file, sep, usecols=places)
+    frame.columns = [header[i] for i in sorted(places)]
+    return file, frame
+
+
+def _numbers(file: Path, frame, column: str) -> np.ndarray:
+    import pandas as pd
+
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    text = frame[column].notna().to_numpy() & np.isnan(values)
+    if text.any():
+        i = int(np.flatnonzero(text)[0])
+        raise DataError(
+            f"{file}, line {_file_line(file, i)}, column {column!r}: "
+            f"{str(frame[column].iloc[i])!r} is not a number"
+        )
+    return values
+
+
+def _sample(file: Path, pairs: np.ndarray, columns: dict[str, str]) -> Sample:
+    return Sample(
+        pairs,
+        "csv",
+        {"path": str(file.resolve()), **columns, "rows": len(pairs)},
+        locate=lambda i: f"{file}, line {_file_line(file, i)}",
+    )
