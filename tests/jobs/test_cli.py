@@ -92,7 +92,7 @@ CASES: dict[str, tuple[list[str], dict[str, str]]] = {
     ),
     "err_closed_form": (["optimizer=closed_form", "model=gamma", "tracking=none"], {}),
     "err_truth": (["model.truth.sigma=-1", "tracking=none"], {}),
-    "err_unknown_key": (["++model.truncation.low=2", "tracking=none"], {}),
+    "err_unknown_key": (["++model.truncate.low=2", "tracking=none"], {}),
     # paths with no other end-to-end test
     "newton_trace": (["model=gamma", "n=300", "optimizer=newton", "tracking=none"], {}),
     "test_path": (
@@ -385,7 +385,7 @@ def test_unknown_key_added_with_plus_plus_is_refused_not_ignored(runs):
     run = runs["err_unknown_key"]
     message = failed_cleanly(run)
     one_paragraph(message)
-    assert "model.truncation" in message and "would be ignored" in message, message
+    assert "model.truncate" in message and "would be ignored" in message, message
     statuses = list((run.cwd / "outputs").glob("runs/**/status.json"))
     assert [json.loads(p.read_text())["status"] for p in statuses] == ["FAILED"]
 

@@ -249,8 +249,9 @@ def test_to_spec_leaves_the_hydra_node_out():
 @pytest.mark.parametrize(
     ("override", "key"),
     [
-        ("++model.truncation.low=2", "model.truncation"),
-        ("++data.censor.right=1", "data.censor"),
+        ("++model.truncate.low=2", "model.truncate"),
+        ("++data.censoring.right=1", "data.censoring"),
+        ("++data.censor.left=1", "data.censor.left"),
         ("+optimizer.bogus=3", "optimizer.bogus"),
         ("+colour=red", "colour"),
     ],

@@ -106,10 +106,10 @@ REFUSED: dict[str, Case] = {
     "empty_file": Case(["data=csv", "data.path=e.csv"], ["e.csv is empty"], {"e.csv": ""}),
     # settings the runner does not know would silently be ignored: refused
     "unknown_key_plus_plus": Case(
-        ["++model.truncation.low=2"], ["model.truncation is not a setting", "would be ignored"]
+        ["++model.truncate.low=2"], ["model.truncate is not a setting", "would be ignored"]
     ),
     "unknown_key_plus": Case(
-        ["+data.censor.right=1"], ["data.censor is not a setting", "would be ignored"]
+        ["+data.censoring.right=1"], ["data.censoring is not a setting", "would be ignored"]
     ),
     "holdout_leaves_too_few": Case(
         ["data.holdout=0.99", "n=10"], ["data.holdout = 0.99 keeps 1 of 10", "needs at least 2"]
