@@ -56,7 +56,16 @@ def from_time_event(path: str, time: str, event: str, sep: str | None = None) ->
         i = int(np.flatnonzero(missing)[0])
         raise DataError(f"{file}, line {_file_line(file, i)}, column {time!r}: empty; "
                         "every row needs its time")  # fmt: skip
+    cells = frame[event]
+    if cells.dtype == bool or set(cells.dropna().astype(str).str.lower()) <= {"true", "false"}:
+        cells = cells.astype(str).str.lower().map({"true": 1.0, "false": 0.0})
+        frame = frame.assign(**{event: cells})
     codes = _numbers(file, frame, event)
+    empty = np.isnan(codes)
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise DataError(f"{file}, line {_file_line(file, i)}, column {event!r}: empty; "
+                        "expected 1 (the event was seen) or 0 (right-censored)")  # fmt: skip
     bad = ~np.isin(codes, (0.0, 1.0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

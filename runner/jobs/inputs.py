@@ -122,8 +122,9 @@ def _censored_inputs(spec: RunnerConfig, family, truth) -> Inputs:
         sample = data.Sample(values, "synthetic", {"n": spec.n, "seed": spec.seed,
                                                    "truth": truth})  # fmt: skip
         values = sample.validated_by(family)
-        sample = data.Sample(np.column_stack([values, values]).astype(float), "synthetic",
-                             sample.description)  # fmt: skip
+        censor = source.censor
+        pairs = censored_data.censor_draws(values, censor.right, censor.rate, spec.seed)
+        sample = data.Sample(pairs, "synthetic", sample.description)
     else:
         sample = data.load(source.source, family=family, truth=truth, n=spec.n, seed=spec.seed,
                            path=source.path, column=source.column, values=source.values,

@@ -184,6 +184,13 @@ def rank(
     _refuse_mixed(names)
     x = np.asarray(x)
     fixed = dict(fixed or {})
+    known = {p for n in names for p in ScipyFamily(n).param_names}
+    unused = sorted(set(fixed) - known)
+    if unused:
+        raise ConfigError(
+            f"study.fixed.{unused[0]}: no candidate has a parameter {unused[0]!r} (they have "
+            f"{', '.join(sorted(known))}); it would be ignored"
+        )
     order = np.sort(x[np.isfinite(x)]) if x.ndim == 1 and x.dtype.kind in "fiu" else None
     workers = _workers(jobs, len(names), x.size)
     if workers == 1:
@@ -263,21 +270,37 @@ def _in_processes(names, x, order, fixed, workers: int, progress) -> list[Candid
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     done: dict[str, Candidate] = {}
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_share,
-                             initargs=(x, order, fixed)) as pool:  # fmt: skip
-        futures = {pool.submit(_candidate_in_worker, n): n for n in _by_cost(names)}
-        try:
-            for future in as_completed(futures):
-                name = futures[future]
-                try:
-                    done[name] = future.result()
-                except BrokenProcessPool as exc:  # killed (out of memory?) or crashed
-                    done[name] = Candidate(name, error=f"its fitting process ended: {exc}")
-                if progress is not None:
-                    progress(name)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    pending = _by_cost(names)
+    alone = False  # after a crash, one candidate per pool: only the culprit is marked
+    while pending:
+        crashed: list[str] = []
+        size = 1 if alone else workers
+        batch = pending[:1] if alone else pending
+        with ProcessPoolExecutor(size, mp_context=context, initializer=_share,
+                                 initargs=(x, order, fixed)) as pool:  # fmt: skip
+            futures = {pool.submit(_candidate_in_worker, n): n for n in batch}
+            try:
+                for future in as_completed(futures):
+                    name = futures[future]
+                    try:
+                        done[name] = future.result()
+                    except BrokenProcessPool:  # killed (out of memory?) or crashed
+                        crashed.append(name)
+                        continue
+                    if progress is not None:
+                        progress(name)
+            except BaseException:  # Ctrl-C: stop the workers now, not when they finish
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    process.terminate()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+        if alone and crashed:
+            done[crashed[0]] = Candidate(crashed[0], error="its fitting process ended (killed, "
+                                         "out of memory, or a crash in scipy)")  # fmt: skip
+            if progress is not None:
+                progress(crashed[0])
+        pending = [n for n in pending if n not in done]
+        alone = alone or bool(crashed)
     return [done[n] for n in names]
 
 

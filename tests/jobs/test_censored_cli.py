@@ -108,3 +108,15 @@ def test_a_study_with_censoring_is_refused_in_one_line(runs):
     _, proc = runs["study_refused"]
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith("error: study=convergence with censored")
+
+
+def test_event_codes_as_booleans_and_an_empty_code(tmp_path):
+    from runner.errors import DataError
+    from runner.io.censored_data import from_time_event
+
+    (tmp_path / "b.csv").write_text("t,e\n1.0,True\n2.0,False\n")
+    pairs = from_time_event(str(tmp_path / "b.csv"), "t", "e").values
+    np.testing.assert_array_equal(pairs, [[1.0, 1.0], [2.0, np.inf]])
+    (tmp_path / "e.csv").write_text("t,e\n1.0,1\n2.0,\n")
+    with pytest.raises(DataError, match=r"line 3, column 'e': empty"):
+        from_time_event(str(tmp_path / "e.csv"), "t", "e")

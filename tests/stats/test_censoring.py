@@ -128,3 +128,33 @@ def test_settings_that_do_not_apply_are_refused():
         fit("gaussian", np.array([0.5, 1.5, 2.5]), truncation=(1.0, None))
     with pytest.raises(ConfigError, match="MLE only"):
         fit("exponential", data, estimator="map")
+
+
+def test_censoring_inside_a_truncation_counts_only_the_mass_inside_it():
+    # a sample recorded only in (-1, 1), and right-censored at 0.5 within it
+    x = np.random.default_rng(7).normal(0.0, 1.0, 6000)
+    x = x[(x > -1) & (x < 1)]
+    data = stats.CensoredData(uncensored=x[x <= 0.5], right=np.full((x > 0.5).sum(), 0.5))
+    f = fit("gaussian", data, truncation=(-1.0, 1.0))
+    mu, sigma = f.params["mu"], f.params["sigma"]
+    d = stats.norm(mu, sigma)
+    inside = d.cdf(1.0) - d.cdf(-1.0)
+    expected = (d.logpdf(x[x <= 0.5]).sum() + (x > 0.5).sum() * np.log(d.cdf(1.0) - d.cdf(0.5))
+                - x.size * np.log(inside))  # fmt: skip
+    assert f.loglik == pytest.approx(expected, rel=1e-10)
+    assert f.loglik < 0
+    assert abs(mu) < 4 * f.estimates[0].se and abs(sigma - 1) < 4 * f.estimates[1].se
+
+
+def test_a_censored_laplace_uses_the_observed_information():
+    y = stats.laplace.rvs(size=300, random_state=1)
+    f = fit("laplace", stats.CensoredData(uncensored=y[y < 1], right=np.full((y >= 1).sum(), 1.0)))
+    assert all(np.isfinite(e.se) for e in f.estimates)
+
+
+def test_narrow_intervals_keep_their_digits():
+    dist = stats.norm()
+    low = np.array([0.3, 0.0])
+    high = np.array([0.3 + 1e-12, 1e-17])
+    expected = dist.logpdf(0.5 * (low + high)) + np.log(high - low)
+    np.testing.assert_allclose(censoring.log_mass(dist, low, high), expected, rtol=1e-9)

@@ -119,3 +119,27 @@ def test_candidate_sets_and_refusals():
         candidate_names(["gamma", "gamma"])
     with pytest.raises(ConfigError, match="mixes discrete"):
         rank(np.arange(10.0), ["poisson", "gamma"])
+
+
+def test_a_held_parameter_no_candidate_has_is_refused(lifetimes):
+    with pytest.raises(ConfigError, match=r"study\.fixed\.lco"):
+        rank(lifetimes, ["gamma", "norm"], fixed={"lco": 0.0})
+
+
+def test_a_crashed_worker_costs_only_its_own_candidate(lifetimes, monkeypatch):
+    import os
+
+    from runner.stats import rank as ranking
+
+    real = ranking._candidate
+
+    def crash_on_gamma(name, *args):
+        if name == "gamma":
+            os._exit(9)  # what the kernel's out-of-memory killer does, in a forked worker
+        return real(name, *args)
+
+    monkeypatch.setattr(ranking, "_candidate", crash_on_gamma)
+    result = rank(lifetimes, ["gamma", "weibull_min", "norm", "logistic"], jobs=2)
+    failed = {c.dist: c.error for c in result.failed}
+    assert list(failed) == ["gamma"] and "process ended" in failed["gamma"]
+    assert {c.dist for c in result.fitted} == {"weibull_min", "norm", "logistic"}

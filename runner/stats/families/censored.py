@@ -51,7 +51,8 @@ class Censored(Family):
         self.support = base.support
         self.interval = base.interval
         self.min_n = base.min_n
-        self.se_source = "observed" if base.se_source == "observed" else base.se_source
+        # the uncensored family's expected information (laplace) is not the censored one's
+        self.se_source = "none" if base.se_source == "none" else "observed"
         self.irregular_note = base.irregular_note
 
     @property
@@ -171,6 +172,7 @@ def _truncation(truncation: Any) -> tuple[float, float] | None:
 
 # ---- the likelihood of (low, high) pairs ------------------------------------------------
 KINDS = ("exact", "left", "right", "interval")
+NARROW = 1e-7  # |log F(h) - log F(l)| below this: the interval's mass by the midpoint rule
 
 
 def as_pairs(data: Any) -> np.ndarray:
@@ -267,37 +269,69 @@ def reduce(pairs: np.ndarray) -> Stats:
 
 
 def loglik(dist: Any, stats: Stats, truncation: tuple[float, float] | None = None) -> float:
-    """The censored (and truncated) log-likelihood under a frozen scipy distribution."""
+    """The censored (and truncated) log-likelihood under a frozen scipy distribution.
+    Under truncation to (a, b) a censored value's mass is what lies inside (a, b):
+    left-censored at c is the interval (a, c], right-censored (c, b)."""
     total = 0.0
+    a, b = truncation if truncation is not None else (-np.inf, np.inf)
     with np.errstate(all="ignore"):
         if stats["exact"].size:
             total += float(np.sum(dist.logpdf(stats["exact"])))
-        if stats["left"].size:
-            total += float(np.sum(dist.logcdf(stats["left"])))
-        if stats["right"].size:
-            total += float(np.sum(dist.logsf(stats["right"])))
+        if truncation is None:
+            if stats["left"].size:
+                total += float(np.sum(dist.logcdf(stats["left"])))
+            if stats["right"].size:
+                total += float(np.sum(dist.logsf(stats["right"])))
+        else:
+            if stats["left"].size:
+                left = stats["left"]
+                total += float(np.sum(log_mass(dist, np.full(left.shape, a), left)))
+            if stats["right"].size:
+                right = stats["right"]
+                total += float(np.sum(log_mass(dist, right, np.full(right.shape, b))))
         if stats["low"].size:
-            total += float(np.sum(log_mass(dist, stats["low"], stats["high"])))
+            low, high = np.maximum(stats["low"], a), np.minimum(stats["high"], b)
+            total += float(np.sum(log_mass(dist, low, high)))
         if truncation is not None:
-            a, b = truncation
             total -= stats["n"] * float(log_mass(dist, np.array([a]), np.array([b]))[0])
     return total if not np.isnan(total) else -np.inf
 
 
 def log_mass(dist: Any, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """``log(F(high) - F(low))`` without cancellation: from the cdf in the lower half,
-    from the survival function in the upper (``log S(l) + log1p(-S(h)/S(l))``)."""
+    from the survival function in the upper, ``log(1 - e^d)`` by the log1mexp switch;
+    an interval too narrow for the cdf to tell its ends apart is ``f(mid) (high - low)``."""
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
     upper = dist.cdf(low) > 0.5
     out = np.empty(low.shape)
+    gap = np.zeros(low.shape)  # the ends' log-cdf (log-sf) difference
     lo, hi = low[~upper], high[~upper]
     if lo.size:
         f_hi, f_lo = dist.logcdf(hi), dist.logcdf(lo)
-        out[~upper] = f_hi + np.log1p(-np.exp(f_lo - f_hi))
+        gap[~upper] = f_lo - f_hi
+        out[~upper] = f_hi + _log1mexp(f_lo - f_hi)
     lo, hi = low[upper], high[upper]
     if lo.size:
         s_lo, s_hi = dist.logsf(lo), dist.logsf(hi)
-        out[upper] = s_lo + np.log1p(-np.exp(s_hi - s_lo))
+        gap[upper] = s_hi - s_lo
+        out[upper] = s_lo + _log1mexp(s_hi - s_lo)
+    # ends within 1e-7 of each other in log-cdf: the difference would keep only its
+    # leading digits, the midpoint rule all of them (its error is (h - l)^2 relative)
+    narrow = (~np.isfinite(out) | (np.abs(gap) < NARROW)) & (high > low)
+    narrow &= np.isfinite(low) & np.isfinite(high)
+    if narrow.any():
+        mid = 0.5 * (low[narrow] + high[narrow])
+        out[narrow] = dist.logpdf(mid) + np.log(high[narrow] - low[narrow])
     return out
+
+
+def _log1mexp(d: np.ndarray) -> np.ndarray:
+    """log(1 - e^d) for d <= 0, accurate near 0 and far below (Maechler 2012)."""
+    d = np.asarray(d, dtype=float)
+    near = d > -np.log(2.0)
+    with np.errstate(divide="ignore"):  # d = 0 (an empty interval): -inf
+        return np.where(near, np.log(-np.expm1(np.where(near, d, -1.0))),
+                        np.log1p(-np.exp(np.where(near, -1.0, d))))  # fmt: skip
 
 
 def pseudo_values(stats: Stats) -> np.ndarray:

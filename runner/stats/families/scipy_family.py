@@ -267,9 +267,10 @@ class ScipyFamily(PointwiseFamily):
         neighbouring observations a density that is monotone there is at least the smaller
         of its two end values, so that sum over the gaps is a lower bound of its mass
         between min(x) and max(x) (at most 1; a density infinite at a support end does not
-        inflate it). Far above 1, what scipy returned is no density (powernorm at c ~ 1e-17,
-        scale ~ 1e-8 gives every value a log-density near 19, a log-likelihood of +1.9e6
-        on 10^5 values spread over 28): such parameters are treated as outside the space."""
+        inflate it), once the largest term is left out (the one gap that may span a dip).
+        Far above 1, what scipy returned is no density (powernorm at c ~ 1e-17, scale ~
+        1e-8 gives every value a log-density near 19, a log-likelihood of +1.9e6 on 10^5
+        values spread over 28): such parameters are treated as outside the space."""
         x = np.asarray(stats["x"], dtype=float)
         values = self.pointwise(x, theta)
         total = np.sum(values, axis=-1)
@@ -277,8 +278,9 @@ class ScipyFamily(PointwiseFamily):
         if "_gaps" in stats and np.isfinite(total):
             ranked = values[stats["_order"]]
             with np.errstate(all="ignore"):  # a lower sum of the density between the data
-                lower = np.exp(np.minimum(ranked[:-1], ranked[1:]))
-                mass = float(np.sum(lower * stats["_gaps"]))
+                lower = np.exp(np.minimum(ranked[:-1], ranked[1:])) * stats["_gaps"]
+                # without its largest term: one gap may span a dip (a U-shaped beta)
+                mass = float(np.sum(lower) - np.max(lower)) if lower.size else 0.0
             if not mass <= MASS_CEILING:
                 return -np.inf
         return total
