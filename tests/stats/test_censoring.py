@@ -158,3 +158,14 @@ def test_narrow_intervals_keep_their_digits():
     high = np.array([0.3 + 1e-12, 1e-17])
     expected = dist.logpdf(0.5 * (low + high)) + np.log(high - low)
     np.testing.assert_allclose(censoring.log_mass(dist, low, high), expected, rtol=1e-9)
+
+
+def test_right_censored_weibull_runs_on_its_profile_in_the_shape():
+    t = stats.weibull_min.rvs(1.5, scale=2.0, size=3000, random_state=8)
+    data = right_censored(t, 2.5)
+    f = fit("weibull", data)
+    generic = fit("scipy", data, dist="weibull_min", fixed={"loc": 0})
+    assert f.optimizer == "newton:profile"
+    assert f.params["shape"] == pytest.approx(generic.params["c"], rel=1e-8)
+    assert f.params["scale"] == pytest.approx(generic.params["scale"], rel=1e-8)
+    assert f.loglik >= generic.loglik - 1e-9 * abs(generic.loglik)

@@ -143,11 +143,50 @@ class Censored(Family):
         total = float(np.sum(stats["exact"]) + np.sum(stats["right"]))
         return {"rate": stats["exact"].size / total}
 
+    def profile_mle(self, stats: Stats, free: set[str]) -> Theta | None:
+        """Right-censored (and exact) weibull lifetimes: given the shape k the scale has
+        the closed form lambda^k = sum(t^k) / d over all times, d the failures, so Newton
+        runs on the one-dimensional profile in k (three sums over the data a step)."""
+        if self.base.name != "weibull" or free != {"shape", "scale"} or self.truncation:
+            return None
+        if stats["left"].size or stats["low"].size or not stats["exact"].size:
+            return None
+        return _weibull_right_censored(stats["exact"], stats["right"],
+                                       float(self.initial(stats)["shape"]))  # fmt: skip
+
     def degenerate(self, stats: Stats, free: set[str]) -> str | None:
         return None  # check_pairs refused what has no MLE
 
     def default_truth(self) -> Theta | None:
         return self.base.default_truth()
+
+
+def _weibull_right_censored(exact: np.ndarray, right: np.ndarray, k: float) -> Theta | None:
+    """Newton on the weibull profile log-likelihood in the shape (see profile_mle):
+    l(k) = d log k - d log(sum t^k / d) + (k - 1) sum_exact log t - d."""
+    logs = np.log(np.concatenate([exact, right]))
+    d, exact_logs = exact.size, float(np.sum(np.log(exact)))
+    top = float(np.max(logs))
+    centred = logs - top
+    if not (np.isfinite(k) and k > 0):
+        k = 1.0
+    for _ in range(100):
+        w = np.exp(k * centred)  # t^k / top^k: no overflow
+        s0, s1, s2 = float(w.sum()), float(w @ logs), float(w @ (logs * logs))
+        mean1, var = s1 / s0, s2 / s0 - (s1 / s0) ** 2
+        grad = d / k - d * mean1 + exact_logs
+        hess = -d / k**2 - d * var
+        step = -grad / hess
+        while k + step <= 0:  # stay in k > 0
+            step /= 2
+        k += step
+        if abs(step) <= 1e-13 * k:
+            break
+    else:
+        return None
+    w = np.exp(k * centred)
+    log_scale = (np.log(w.sum() / d) + k * top) / k
+    return {"shape": k, "scale": float(np.exp(log_scale))}
 
 
 def _any_theta(family: Family) -> Theta:
