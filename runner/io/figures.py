@@ -40,6 +40,14 @@ def fit_figures(family: Family, data: np.ndarray, fit: Fit, run_dir: Path) -> li
         fixed = "; " + ", ".join(f"{e.name} = {e.estimate:.3g} held" for e in held) if held else ""
         title = f"{fit.model}: log-likelihood, n = {fit.n:,}{fixed}"
         written.append(plots.likelihood_plot(surface, run_dir / "likelihood.png", title))
+    from runner.stats.families.censored import Censored
+
+    if isinstance(family, Censored):  # (low, high) pairs: against Kaplan-Meier
+        from runner.io.censored_figure import censored_figure
+
+        truth = _thetas(family, fit).get("truth")
+        written.append(censored_figure(family, data, fit, run_dir / "survival.png", truth))
+        return written
     if data.ndim != 1:
         return written
     thetas = _thetas(family, fit)
