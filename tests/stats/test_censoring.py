@@ -169,3 +169,21 @@ def test_right_censored_weibull_runs_on_its_profile_in_the_shape():
     assert f.params["shape"] == pytest.approx(generic.params["c"], rel=1e-8)
     assert f.params["scale"] == pytest.approx(generic.params["scale"], rel=1e-8)
     assert f.loglik >= generic.loglik - 1e-9 * abs(generic.loglik)
+
+
+def test_standard_errors_are_the_exact_observed_information_of_censored_weibull():
+    # l(k, lam) = d log k - d k log lam + (k - 1) sum_exact log t - sum_all (t / lam)^k
+    t = stats.weibull_min.rvs(1.7, scale=3.0, size=800, random_state=9)
+    data = right_censored(t, 3.5)
+    f = fit("weibull", data)
+    k, lam = f.params["shape"], f.params["scale"]
+    times, d = np.minimum(t, 3.5), int((t <= 3.5).sum())
+    u, logs = (times / lam) ** k, np.log(times / lam)
+    info = -np.array([
+        [-d / k**2 - np.sum(u * logs**2), -d / lam + np.sum(u) / lam + k * np.sum(u * logs) / lam],
+        [-d / lam + np.sum(u) / lam + k * np.sum(u * logs) / lam,
+         d * k / lam**2 - k * (k + 1) * np.sum(u) / lam**2],
+    ])  # fmt: skip
+    exact = np.sqrt(np.diag(np.linalg.inv(info)))
+    ours = [f.estimates[0].se, f.estimates[1].se]
+    np.testing.assert_allclose(ours, exact, rtol=1e-4)  # the acceptance asks 0.5%
