@@ -319,6 +319,7 @@ def _fit_rows(family, stats, size, estimator, prior) -> BatchFit:
     """One ``fit`` per row, for families the array path does not cover."""
     from runner.errors import DataError
     from runner.stats.estimate import LikelihoodProblem, _covariance
+    from runner.stats.families.pointwise import PointwiseFamily
     from runner.stats.optimizers import Auto
 
     no_mle: dict[int, str] = {}
@@ -331,6 +332,8 @@ def _fit_rows(family, stats, size, estimator, prior) -> BatchFit:
     for i in range(size):
         row = {k: (v[i] if np.ndim(v) >= 1 and np.shape(v)[0] == size else v)
                for k, v in stats.items() if not k.startswith("_")}  # fmt: skip
+        if isinstance(family, PointwiseFamily):  # the family's own per-sample checks too
+            row = family.reduce(row["x"])
         problem = LikelihoodProblem(family, row)
         try:
             outcome = Auto().maximize(problem)

@@ -63,3 +63,15 @@ def test_a_study_of_your_own_density_draws_from_its_sampler_and_has_a_bound():
         assert rows.loc[(size, "sigma"), "crlb"] == pytest.approx(2.0 / size, rel=0.02)
         assert 0.88 <= rows.loc[(size, "mu"), "coverage"] <= 0.99
     assert any("computed numerically" in note for note in result.notes)
+
+
+def test_scipys_numerical_breakdown_is_refused_row_by_row_in_a_batch():
+    # powernorm at c ~ 1e-17, scale ~ 1e-8 gives every value a log-density near 19: no
+    # density; the row with sound parameters keeps its own log-likelihood
+    family = ScipyFamily("powernorm")
+    x = stats.gamma.rvs(3.0, loc=2, scale=1.5, size=(2, 20_000), random_state=1)
+    theta = {"c": np.array([7.3e-18, 1.0]), "loc": np.array([2.0087, 5.0]),
+             "scale": np.array([9.9e-9, 2.0])}  # fmt: skip
+    values = family.loglik(family.reduce(x), theta)
+    assert values[0] == -np.inf
+    assert values[1] == pytest.approx(stats.powernorm.logpdf(x[1], 1.0, 5.0, 2.0).sum())

@@ -241,9 +241,10 @@ class ScipyFamily(PointwiseFamily):
         stats = super().reduce(x)
         if self.discrete and stats["x"].ndim == 1:  # where each distinct value first appears
             stats["_distinct"] = np.unique(stats["x"], return_index=True)[1]
-        elif stats["x"].ndim == 1 and stats["x"].size > 1:  # for the mass check below
-            order = np.argsort(stats["x"], kind="stable")
-            stats["_order"], stats["_gaps"] = order, np.diff(stats["x"][order])
+        elif stats["x"].shape[-1] > 1:  # for the mass check below (rows of a batch too)
+            order = np.argsort(stats["x"], axis=-1, kind="stable")
+            ranked = np.take_along_axis(stats["x"], order, axis=-1)
+            stats["_order"], stats["_gaps"] = order, np.diff(ranked, axis=-1)
         return stats
 
     def loglik(self, stats: Stats, theta: Theta) -> Any:
@@ -275,15 +276,14 @@ class ScipyFamily(PointwiseFamily):
         values = self.pointwise(x, theta)
         total = np.sum(values, axis=-1)
         total = np.where(np.isnan(total), -np.inf, total)
-        if "_gaps" in stats and np.isfinite(total):
-            ranked = values[stats["_order"]]
+        if "_gaps" in stats and np.shape(stats["_order"]) == np.shape(values):
+            ranked = np.take_along_axis(values, stats["_order"], axis=-1)
             with np.errstate(all="ignore"):  # a lower sum of the density between the data
-                lower = np.exp(np.minimum(ranked[:-1], ranked[1:])) * stats["_gaps"]
+                lower = np.exp(np.minimum(ranked[..., :-1], ranked[..., 1:])) * stats["_gaps"]
                 # without its largest term: one gap may span a dip (a U-shaped beta)
-                mass = float(np.sum(lower) - np.max(lower)) if lower.size else 0.0
-            if not mass <= MASS_CEILING:
-                return -np.inf
-        return total
+                mass = np.sum(lower, axis=-1) - np.max(lower, axis=-1)
+            total = np.where(mass <= MASS_CEILING, total, -np.inf)
+        return total if np.ndim(total) else float(total)
 
     def degenerate(self, stats: Stats, free: set[str]) -> str | None:
         x = stats["x"]
