@@ -187,3 +187,20 @@ def test_standard_errors_are_the_exact_observed_information_of_censored_weibull(
     exact = np.sqrt(np.diag(np.linalg.inv(info)))
     ours = [f.estimates[0].se, f.estimates[1].se]
     np.testing.assert_allclose(ours, exact, rtol=1e-4)  # the acceptance asks 0.5%
+
+
+def test_the_censored_weibull_score_and_hessian_are_the_likelihoods_derivatives():
+    t = stats.weibull_min.rvs(1.7, scale=3.0, size=500, random_state=10)
+    family = Censored(families.get("weibull"))
+    for pairs in (censoring.as_pairs(right_censored(t, 3.5)),
+                  censoring.as_pairs(stats.CensoredData.interval_censored(
+                      low=np.floor(t), high=np.floor(t) + 1))):  # fmt: skip
+        stats_ = family.reduce(pairs)
+        theta = {"shape": 1.6, "scale": 2.9}
+        numerical = censoring._difference_score(family, stats_, theta)
+        score = family.score(stats_, theta)
+        for name in ("shape", "scale"):
+            assert score[name] == pytest.approx(numerical[name], rel=1e-6, abs=1e-6)
+        np.testing.assert_allclose(family.hessian(stats_, theta),
+                                   censoring._difference_hessian(family, stats_, theta),
+                                   rtol=1e-4, atol=1e-4)  # fmt: skip

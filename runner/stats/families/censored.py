@@ -143,6 +143,34 @@ class Censored(Family):
         total = float(np.sum(stats["exact"]) + np.sum(stats["right"]))
         return {"rate": stats["exact"].size / total}
 
+    # ---- analytic derivatives: right-censored (and exact) weibull lifetimes -------------
+    @property
+    def has_score(self) -> bool:
+        return self.base.name == "weibull" and self.truncation is None
+
+    @property
+    def has_hessian(self) -> bool:
+        return self.has_score
+
+    def score(self, stats: Stats, theta: Theta) -> Theta | None:
+        """d l / d(shape, scale) for exact and right-censored weibull lifetimes (u = (t /
+        scale)^k over all times, L = log(t / scale)); central differences of the
+        likelihood for other kinds of censoring, which have no closed form here."""
+        sums = _weibull_sums(stats, theta)
+        if sums is None:
+            return _difference_score(self, stats, theta)
+        k, lam, d, exact_l, su, sul, _ = sums
+        return {"shape": d / k + exact_l - sul, "scale": k / lam * (su - d)}
+
+    def hessian(self, stats: Stats, theta: Theta) -> np.ndarray | None:
+        sums = _weibull_sums(stats, theta)
+        if sums is None:
+            return _difference_hessian(self, stats, theta)
+        k, lam, d, _, su, sul, sull = sums
+        cross = -d / lam + su / lam + k * sul / lam
+        return np.array([[-d / k**2 - sull, cross],
+                         [cross, d * k / lam**2 - k * (k + 1) * su / lam**2]])  # fmt: skip
+
     def profile_mle(self, stats: Stats, free: set[str]) -> Theta | None:
         """Right-censored (and exact) weibull lifetimes: given the shape k the scale has
         the closed form lambda^k = sum(t^k) / d over all times, d the failures, so Newton
@@ -187,6 +215,44 @@ def _weibull_right_censored(exact: np.ndarray, right: np.ndarray, k: float) -> T
     w = np.exp(k * centred)
     log_scale = (np.log(w.sum() / d) + k * top) / k
     return {"shape": k, "scale": float(np.exp(log_scale))}
+
+
+def _weibull_sums(stats: Stats, theta: Theta):
+    """(k, lambda, d, sum_exact L, sum u, sum u L, sum u L^2) for exact and right-censored
+    times, or None where other kinds of censoring are present."""
+    if stats["left"].size or stats["low"].size:
+        return None
+    k, lam = float(theta["shape"]), float(theta["scale"])
+    times = np.concatenate([stats["exact"], stats["right"]])
+    logs = np.log(times / lam)
+    with np.errstate(over="ignore"):
+        u = np.exp(k * logs)
+    d = stats["exact"].size
+    return (k, lam, d, float(np.sum(logs[:d])), float(u.sum()), float(u @ logs),
+            float(u @ (logs * logs)))  # fmt: skip
+
+
+def _difference_score(family: Family, stats: Stats, theta: Theta) -> Theta:
+    names = family.param_names
+    out = {}
+    for name in names:
+        h = 1e-6 * max(1.0, abs(float(theta[name])))
+        up = family.loglik(stats, {**theta, name: float(theta[name]) + h})
+        down = family.loglik(stats, {**theta, name: float(theta[name]) - h})
+        out[name] = (up - down) / (2 * h)
+    return out
+
+
+def _difference_hessian(family: Family, stats: Stats, theta: Theta) -> np.ndarray:
+    names = family.param_names
+    columns = []
+    for name in names:
+        h = 1e-5 * max(1.0, abs(float(theta[name])))
+        up = _difference_score(family, stats, {**theta, name: float(theta[name]) + h})
+        down = _difference_score(family, stats, {**theta, name: float(theta[name]) - h})
+        columns.append([(up[k] - down[k]) / (2 * h) for k in names])
+    hess = np.array(columns)
+    return 0.5 * (hess + hess.T)
 
 
 def _any_theta(family: Family) -> Theta:
