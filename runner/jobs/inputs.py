@@ -140,8 +140,7 @@ def _censored_inputs(spec: RunnerConfig, family, truth) -> Inputs:
             pairs = np.column_stack([values, values]).astype(float)
         sample = data.Sample(pairs, sample.source, sample.description, locate=sample.locate)
     truncation = _truncation(model.truncation)
-    seen = np.where(np.isfinite(sample.values[:, 0]), sample.values[:, 0], sample.values[:, 1])
-    censored = Censored(family.for_data(seen[np.isfinite(seen)]), truncation)
+    censored = Censored.for_pairs(family, sample.values, truncation)
     x = sample.validated_by(censored)
     return Inputs(censored, truth, sample, x, None, [describe(x, censored.truncation)])
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from runner.errors import ConfigError, DataError
 from runner.stats.families.base import Family, Stats, Theta
+from runner.stats.numdiff import gradient_from_value, hessian_from_value
 
 
 class Censored(Family):
@@ -54,6 +55,14 @@ class Censored(Family):
         # the uncensored family's expected information (laplace) is not the censored one's
         self.se_source = "none" if base.se_source == "none" else "observed"
         self.irregular_note = base.irregular_note
+
+    @classmethod
+    def for_pairs(cls, base: Family, pairs: np.ndarray,
+                  truncation: tuple[float, float] | None = None) -> Censored:  # fmt: skip
+        """The censored family, its base completed from the values the pairs name (a
+        model=scipy threshold then stays below the smallest of them)."""
+        seen = np.where(np.isfinite(pairs[:, 0]), pairs[:, 0], pairs[:, 1])
+        return cls(base.for_data(seen[np.isfinite(seen)]), truncation)
 
     @property
     def params(self):
@@ -232,27 +241,22 @@ def _weibull_sums(stats: Stats, theta: Theta):
             float(u @ (logs * logs)))  # fmt: skip
 
 
-def _difference_score(family: Family, stats: Stats, theta: Theta) -> Theta:
+def _loglik_of_vector(family: Family, stats: Stats):
+    """The censored likelihood as a function of the parameters in order (for numdiff)."""
     names = family.param_names
-    out = {}
-    for name in names:
-        h = 1e-6 * max(1.0, abs(float(theta[name])))
-        up = family.loglik(stats, {**theta, name: float(theta[name]) + h})
-        down = family.loglik(stats, {**theta, name: float(theta[name]) - h})
-        out[name] = (up - down) / (2 * h)
-    return out
+    return lambda v: family.loglik(stats, dict(zip(names, v, strict=True)))
+
+
+def _difference_score(family: Family, stats: Stats, theta: Theta) -> Theta:
+    """Central differences of the censored likelihood in the natural parameters."""
+    point = np.array([float(theta[n]) for n in family.param_names])
+    grad = gradient_from_value(_loglik_of_vector(family, stats), point)
+    return dict(zip(family.param_names, grad, strict=True))
 
 
 def _difference_hessian(family: Family, stats: Stats, theta: Theta) -> np.ndarray:
-    names = family.param_names
-    columns = []
-    for name in names:
-        h = 1e-5 * max(1.0, abs(float(theta[name])))
-        up = _difference_score(family, stats, {**theta, name: float(theta[name]) + h})
-        down = _difference_score(family, stats, {**theta, name: float(theta[name]) - h})
-        columns.append([(up[k] - down[k]) / (2 * h) for k in names])
-    hess = np.array(columns)
-    return 0.5 * (hess + hess.T)
+    point = np.array([float(theta[n]) for n in family.param_names])
+    return hessian_from_value(_loglik_of_vector(family, stats), point)
 
 
 def _any_theta(family: Family) -> Theta:
