@@ -28,51 +28,32 @@ def from_left_right(path: str, left: str, right: str, sep: str | None = None) ->
     file, frame = _columns(path, [left, right], sep)
     low = _numbers(file, frame, left)
     high = _numbers(file, frame, right)
-    both = np.isnan(low) & np.isnan(high)
-    if both.any():
-        i = int(np.flatnonzero(both)[0])
-        raise DataError(
-            f"{file}, line {_file_line(file, i)}: both {left!r} and {right!r} are empty "
-            "(an empty left cell means left-censored at the right value, an empty right "
-            "cell right-censored at the left value; one of them is needed)"
-        )
+    _refuse_first(file, np.isnan(low) & np.isnan(high), lambda i: (
+        f"both {left!r} and {right!r} are empty (an empty left cell means left-censored "
+        "at the right value, an empty right cell right-censored at the left value; one of "
+        "them is needed)"))  # fmt: skip
     low = np.where(np.isnan(low), -np.inf, low)
     high = np.where(np.isnan(high), np.inf, high)
-    wrong = low > high
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        raise DataError(
-            f"{file}, line {_file_line(file, i)}: {left} = {low[i]:g} > {right} = "
-            f"{high[i]:g}; expected left <= right (equal for an exact value)"
-        )
+    _refuse_first(file, low > high, lambda i: (
+        f"{left} = {low[i]:g} > {right} = {high[i]:g}; expected left <= right (equal for "
+        "an exact value)"))  # fmt: skip
     return _sample(file, np.column_stack([low, high]), {"left": left, "right": right})
 
 
 def from_time_event(path: str, time: str, event: str, sep: str | None = None) -> Sample:
     file, frame = _columns(path, [time, event], sep)
     t = _numbers(file, frame, time)
-    missing = np.isnan(t)
-    if missing.any():
-        i = int(np.flatnonzero(missing)[0])
-        raise DataError(f"{file}, line {_file_line(file, i)}, column {time!r}: empty; "
-                        "every row needs its time")  # fmt: skip
+    _refuse_first(file, np.isnan(t), lambda i: f"column {time!r}: empty; every row needs its time")
     cells = frame[event]
     if cells.dtype == bool or set(cells.dropna().astype(str).str.lower()) <= {"true", "false"}:
         cells = cells.astype(str).str.lower().map({"true": 1.0, "false": 0.0})
         frame = frame.assign(**{event: cells})
     codes = _numbers(file, frame, event)
-    empty = np.isnan(codes)
-    if empty.any():
-        i = int(np.flatnonzero(empty)[0])
-        raise DataError(f"{file}, line {_file_line(file, i)}, column {event!r}: empty; "
-                        "expected 1 (the event was seen) or 0 (right-censored)")  # fmt: skip
-    bad = ~np.isin(codes, (0.0, 1.0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"{file}, line {_file_line(file, i)}, column {event!r}: {frame[event].iloc[i]}; "
-            "expected 1 (the event was seen at that time) or 0 (right-censored there)"
-        )
+    _refuse_first(file, np.isnan(codes), lambda i: (
+        f"column {event!r}: empty; expected 1 (the event was seen) or 0 (right-censored)"))
+    _refuse_first(file, ~np.isin(codes, (0.0, 1.0)), lambda i: (
+        f"column {event!r}: {frame[event].iloc[i]}; expected 1 (the event was seen at that "
+        "time) or 0 (right-censored there)"))  # fmt: skip
     high = np.where(codes == 1.0, t, np.inf)
     return _sample(file, np.column_stack([t, high]), {"time": time, "event": event})
 
@@ -120,13 +101,16 @@ def _numbers(file: Path, frame, column: str) -> np.ndarray:
 
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
     text = frame[column].notna().to_numpy() & np.isnan(values)
-    if text.any():
-        i = int(np.flatnonzero(text)[0])
-        raise DataError(
-            f"{file}, line {_file_line(file, i)}, column {column!r}: "
-            f"{str(frame[column].iloc[i])!r} is not a number"
-        )
+    _refuse_first(file, text, lambda i: (
+        f"column {column!r}: {str(frame[column].iloc[i])!r} is not a number"))
     return values
+
+
+def _refuse_first(file: Path, bad: np.ndarray, what) -> None:
+    """A DataError naming the first bad row: ``file, line N, `` then ``what(i)``."""
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{file}, line {_file_line(file, i)}, {what(i)}")
 
 
 def _sample(file: Path, pairs: np.ndarray, columns: dict[str, str]) -> Sample:

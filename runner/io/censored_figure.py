@@ -49,11 +49,7 @@ def censored_figure(family, pairs: np.ndarray, fit, path: Path, truth=None) -> P
                               np.concatenate([[1.0], survival]))  # fmt: skip
             ax.plot(low[right], marks, linestyle="none", marker="|", markersize=7,
                     color="0.35", label="censored")  # fmt: skip
-        ax.plot(grid, fitted.sf(grid), color=plots.COLORS["MLE"], linewidth=1.6,
-                label=f"fitted survival, MLE ({fit.model})")  # fmt: skip
-        if truth is not None:
-            ax.plot(grid, family.scipy_dist(truth).sf(grid), color=plots.COLORS["truth"],
-                    linestyle=plots.LINES["truth"], linewidth=1.4, label="true survival")
+        _curves(ax, grid, fitted.sf, truth and family.scipy_dist(truth).sf, fit, "survival")
         ax.set_ylabel("survival probability S(t)")
         ax.set_xlabel("t")
         title = f"{fit.model}: fitted survival against Kaplan-Meier"
@@ -68,11 +64,7 @@ def censored_figure(family, pairs: np.ndarray, fit, path: Path, truth=None) -> P
         point = exact[order]
         ax.plot(lo[point], ranks[point], linestyle="none", marker="o", markersize=4,
                 color=plots.COLORS["data"], label="exact values")  # fmt: skip
-        ax.plot(grid, fitted.cdf(grid), color=plots.COLORS["MLE"], linewidth=1.6,
-                label=f"fitted cdf, MLE ({fit.model})")  # fmt: skip
-        if truth is not None:
-            ax.plot(grid, family.scipy_dist(truth).cdf(grid), color=plots.COLORS["truth"],
-                    linestyle=plots.LINES["truth"], linewidth=1.4, label="true cdf")
+        _curves(ax, grid, fitted.cdf, truth and family.scipy_dist(truth).cdf, fit, "cdf")
         ax.set_ylabel("cumulative probability F(x)")
         ax.set_xlabel("x")
         title = f"{fit.model}: fitted cdf against the censored data"
@@ -80,3 +72,12 @@ def censored_figure(family, pairs: np.ndarray, fit, path: Path, truth=None) -> P
     ax.legend(loc="best", fontsize=8, framealpha=0.9)
     ax.set_title(title)
     return plots._save(fig, path)
+
+
+def _curves(ax, grid, fitted, true, fit, what: str) -> None:
+    """The fitted curve in the MLE's red, and the true one dashed where it is known."""
+    ax.plot(grid, fitted(grid), color=plots.COLORS["MLE"], linewidth=1.6,
+            label=f"fitted {what}, MLE ({fit.model})")  # fmt: skip
+    if true:
+        ax.plot(grid, true(grid), color=plots.COLORS["truth"], linestyle=plots.LINES["truth"],
+                linewidth=1.4, label=f"true {what}")  # fmt: skip
