@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from runner.errors import ConfigError, DataError
+from runner.stats.families import censored_scores
 from runner.stats.families.base import Family, Stats, Theta
-from runner.stats.numdiff import gradient_from_value, hessian_from_value
+from runner.stats.numdiff import hessian_from_gradient
 
 
 class Censored(Family):
@@ -55,6 +56,10 @@ class Censored(Family):
         # the uncensored family's expected information (laplace) is not the censored one's
         self.se_source = "none" if base.se_source == "none" else "observed"
         self.irregular_note = base.irregular_note
+        kernel = censored_scores.kernel_for(base.name)
+        # an analytic score where the built-in family has one (same parameters)
+        self.kernel = kernel if kernel and tuple(base.param_names) == kernel.names else None
+        self._memo: tuple[Any, Any, Any] | None = None  # (stats, theta key, weibull sums)
 
     @classmethod
     def for_pairs(cls, base: Family, pairs: np.ndarray,
@@ -109,11 +114,23 @@ class Censored(Family):
             values = [self.loglik(stats, {k: v[i] for k, v in flat.items()})
                       for i in range(int(np.prod(shape)))]  # fmt: skip
             return np.asarray(values).reshape(shape)
+        theta = theta_scalar(theta)
+        if not all(np.isfinite(v) for v in theta.values()):
+            return -np.inf
+        sums = self._weibull_sums(stats, theta)
+        if sums is not None:  # exact and right-censored weibull: three sums
+            k, lam, d, exact_l, su, _, _ = sums
+            value = d * np.log(k / lam) + (k - 1.0) * exact_l - su
+            return float(value) if np.isfinite(value) else -np.inf
         try:
-            dist = self.base.scipy_dist(theta_scalar(theta))
+            dist = self.base.scipy_dist(theta)
         except (ValueError, FloatingPointError):
             return -np.inf
-        return loglik(dist, stats, self.truncation)
+        exact = None
+        if self.kernel is not None and stats["exact"].size:
+            with np.errstate(all="ignore"):
+                exact = censored_scores.exact_loglik(self.kernel, stats["exact"], theta)
+        return loglik(dist, stats, self.truncation, exact)
 
     def logpdf(self, x: np.ndarray, theta: Theta) -> np.ndarray:
         return self.base.logpdf(x, theta)
@@ -152,33 +169,60 @@ class Censored(Family):
         total = float(np.sum(stats["exact"]) + np.sum(stats["right"]))
         return {"rate": stats["exact"].size / total}
 
-    # ---- analytic derivatives: right-censored (and exact) weibull lifetimes -------------
+    # ---- analytic derivatives ------------------------------------------------------------
     @property
     def has_score(self) -> bool:
-        return self.base.name == "weibull" and self.truncation is None
+        return self.kernel is not None
 
     @property
     def has_hessian(self) -> bool:
         return self.has_score
 
     def score(self, stats: Stats, theta: Theta) -> Theta | None:
-        """d l / d(shape, scale) for exact and right-censored weibull lifetimes (u = (t /
-        scale)^k over all times, L = log(t / scale)); central differences of the
-        likelihood for other kinds of censoring, which have no closed form here."""
-        sums = _weibull_sums(stats, theta)
-        if sums is None:
-            return _difference_score(self, stats, theta)
-        k, lam, d, exact_l, su, sul, _ = sums
-        return {"shape": d / k + exact_l - sul, "scale": k / lam * (su - d)}
+        """d l / d theta: for exact and right-censored weibull lifetimes from three sums
+        (u = (t / scale)^k over all times, L = log(t / scale)); otherwise the kernel's
+        per-observation scores (censored_scores)."""
+        theta = theta_scalar(theta)
+        sums = self._weibull_sums(stats, theta)
+        if sums is not None:
+            k, lam, d, exact_l, su, sul, _ = sums
+            return {"shape": d / k + exact_l - sul, "scale": k / lam * (su - d)}
+        low, high, weights = mass_intervals(stats, self.truncation)
+        with np.errstate(all="ignore"):
+            log_m, narrow = log_mass_parts(self.base.scipy_dist(theta), low, high)
+        return censored_scores.score(self.kernel, theta, stats["exact"], low, high, weights,
+                                     log_m, narrow)  # fmt: skip
 
     def hessian(self, stats: Stats, theta: Theta) -> np.ndarray | None:
-        sums = _weibull_sums(stats, theta)
+        """Analytic for exact and right-censored weibull lifetimes, else central
+        differences of the analytic score (accurate to ~1e-8 relative)."""
+        theta = theta_scalar(theta)
+        sums = self._weibull_sums(stats, theta)
         if sums is None:
-            return _difference_hessian(self, stats, theta)
+            names = self.param_names
+            point = np.array([theta[n] for n in names])
+
+            def grad(v: np.ndarray) -> np.ndarray:
+                at = self.score(stats, dict(zip(names, map(float, v), strict=True)))
+                return np.array([at[n] for n in names])
+
+            return hessian_from_gradient(grad, point)
         k, lam, d, _, su, sul, sull = sums
         cross = -d / lam + su / lam + k * sul / lam
         return np.array([[-d / k**2 - sull, cross],
                          [cross, d * k / lam**2 - k * (k + 1) * su / lam**2]])  # fmt: skip
+
+    def _weibull_sums(self, stats: Stats, theta: Theta):
+        """_weibull_sums for a weibull without truncation, remembered for the last
+        parameters (the likelihood, score and Hessian at one point share them)."""
+        if self.base.name != "weibull" or self.kernel is None or self.truncation:
+            return None
+        key = (theta["shape"], theta["scale"])
+        if self._memo is not None and self._memo[0] is stats and self._memo[1] == key:
+            return self._memo[2]
+        sums = _weibull_sums(stats, theta)
+        self._memo = (stats, key, sums)
+        return sums
 
     def profile_mle(self, stats: Stats, free: set[str]) -> Theta | None:
         """Right-censored (and exact) weibull lifetimes: given the shape k the scale has
@@ -241,24 +285,6 @@ def _weibull_sums(stats: Stats, theta: Theta):
             float(u @ (logs * logs)))  # fmt: skip
 
 
-def _loglik_of_vector(family: Family, stats: Stats):
-    """The censored likelihood as a function of the parameters in order (for numdiff)."""
-    names = family.param_names
-    return lambda v: family.loglik(stats, dict(zip(names, v, strict=True)))
-
-
-def _difference_score(family: Family, stats: Stats, theta: Theta) -> Theta:
-    """Central differences of the censored likelihood in the natural parameters."""
-    point = np.array([float(theta[n]) for n in family.param_names])
-    grad = gradient_from_value(_loglik_of_vector(family, stats), point)
-    return dict(zip(family.param_names, grad, strict=True))
-
-
-def _difference_hessian(family: Family, stats: Stats, theta: Theta) -> np.ndarray:
-    point = np.array([float(theta[n]) for n in family.param_names])
-    return hessian_from_value(_loglik_of_vector(family, stats), point)
-
-
 def _any_theta(family: Family) -> Theta:
     return {p.name: float(p.constraint.from_unconstrained(np.zeros(1))[0]) for p in family.params}
 
@@ -302,8 +328,7 @@ def as_pairs(data: Any) -> np.ndarray:
     pairs = np.asarray(data, dtype=float)
     if pairs.ndim != 2 or pairs.shape[1] != 2:
         raise DataError(
-            f"censored data are (low, high) pairs, one row per observation; got shape "
-            f"{pairs.shape}"
+            f"censored data are (low, high) pairs, one row per observation; got shape {pairs.shape}"
         )
     return pairs
 
@@ -312,8 +337,8 @@ def kinds(pairs: np.ndarray) -> dict[str, np.ndarray]:
     """Masks of the exact, left-, right- and interval-censored rows."""
     low, high = pairs[:, 0], pairs[:, 1]
     exact = low == high
-    left = np.isneginf(low) & ~exact
-    right = np.isposinf(high) & ~exact & ~left
+    left = (low == -np.inf) & ~exact
+    right = (high == np.inf) & ~exact & ~left
     return {"exact": exact, "left": left, "right": right,
             "interval": ~(exact | left | right)}  # fmt: skip
 
@@ -377,39 +402,55 @@ def reduce(pairs: np.ndarray) -> Stats:
     }
 
 
-def loglik(dist: Any, stats: Stats, truncation: tuple[float, float] | None = None) -> float:
-    """The censored (and truncated) log-likelihood under a frozen scipy distribution.
-    Under truncation to (a, b) a censored value's mass is what lies inside (a, b):
-    left-censored at c is the interval (a, c], right-censored (c, b)."""
-    total = 0.0
-    a, b = truncation if truncation is not None else (-np.inf, np.inf)
+def loglik(dist: Any, stats: Stats, truncation: tuple[float, float] | None = None,
+           exact: float | None = None) -> float:  # fmt: skip
+    """The censored (and truncated) log-likelihood under a frozen scipy distribution
+    (``exact``: the exact values' part, when the caller has it in closed form). Under
+    truncation to (a, b) a censored value's mass is what lies inside (a, b): left-censored
+    at c is the interval (a, c], right-censored (c, b)."""
     with np.errstate(all="ignore"):
-        if stats["exact"].size:
-            total += float(np.sum(dist.logpdf(stats["exact"])))
-        if truncation is None:
+        total = float(np.sum(dist.logpdf(stats["exact"]))) if exact is None else exact
+        if truncation is None:  # one side's tail: scipy's logcdf / logsf directly
             if stats["left"].size:
                 total += float(np.sum(dist.logcdf(stats["left"])))
             if stats["right"].size:
                 total += float(np.sum(dist.logsf(stats["right"])))
+            low, high = stats["low"], stats["high"]
+            if low.size:
+                total += float(np.sum(log_mass(dist, low, high)))
         else:
-            if stats["left"].size:
-                left = stats["left"]
-                total += float(np.sum(log_mass(dist, np.full(left.shape, a), left)))
-            if stats["right"].size:
-                right = stats["right"]
-                total += float(np.sum(log_mass(dist, right, np.full(right.shape, b))))
-        if stats["low"].size:
-            low, high = np.maximum(stats["low"], a), np.minimum(stats["high"], b)
-            total += float(np.sum(log_mass(dist, low, high)))
-        if truncation is not None:
-            total -= stats["n"] * float(log_mass(dist, np.array([a]), np.array([b]))[0])
+            low, high, weights = mass_intervals(stats, truncation)
+            total += float(log_mass(dist, low, high) @ weights)
     return total if not np.isnan(total) else -np.inf
 
 
+def mass_intervals(stats: Stats, truncation: tuple[float, float] | None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Every censored value's interval ``(low, high)`` with its weight in the likelihood
+    (1 each), clipped to the truncation ``(a, b)``, whose own mass counts ``-n`` times."""
+    a, b = truncation if truncation is not None else (-np.inf, np.inf)
+    left, right = stats["left"], stats["right"]
+    low = [np.full(left.shape, a), right, np.maximum(stats["low"], a)]
+    high = [left, np.full(right.shape, b), np.minimum(stats["high"], b)]
+    weights = [np.ones(left.size + right.size + stats["low"].size)]
+    if truncation is not None:
+        low.append(np.array([a]))
+        high.append(np.array([b]))
+        weights.append(np.array([-float(stats["n"])]))
+    return np.concatenate(low), np.concatenate(high), np.concatenate(weights)
+
+
 def log_mass(dist: Any, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``log(F(high) - F(low))`` without cancellation (see log_mass_parts)."""
+    return log_mass_parts(dist, low, high)[0]
+
+
+def log_mass_parts(dist: Any, low: np.ndarray, high: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """``log(F(high) - F(low))`` without cancellation: from the cdf in the lower half,
     from the survival function in the upper, ``log(1 - e^d)`` by the log1mexp switch;
-    an interval too narrow for the cdf to tell its ends apart is ``f(mid) (high - low)``."""
+    an interval too narrow for the cdf to tell its ends apart is ``f(mid) (high - low)``
+    (the second array marks those)."""
     low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
     upper = dist.cdf(low) > 0.5
     out = np.empty(low.shape)
@@ -431,7 +472,7 @@ def log_mass(dist: Any, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     if narrow.any():
         mid = 0.5 * (low[narrow] + high[narrow])
         out[narrow] = dist.logpdf(mid) + np.log(high[narrow] - low[narrow])
-    return out
+    return out, narrow
 
 
 def _log1mexp(d: np.ndarray) -> np.ndarray:
@@ -451,7 +492,7 @@ def pseudo_values(stats: Stats) -> np.ndarray:
 
 
 def describe(pairs: np.ndarray, truncation: tuple[float, float] | None = None) -> str:
-    """"censored data: 80 exact, 20 right-censored" (what the result says it used)."""
+    """ "censored data: 80 exact, 20 right-censored" (what the result says it used)."""
     found = counts(pairs)
     words = {"exact": "exact", "left": "left-censored", "right": "right-censored",
              "interval": "interval-censored"}  # fmt: skip
