@@ -8,6 +8,13 @@ Two CSV conventions of the ecosystem:
 - ``data.time=T data.event=E`` (survival analysis, lifelines): E = 1 the event was seen
   at T, E = 0 right-censored at T.
 
+Inline (``data=inline``), a value is a number (exact), ``"c+"`` or ``">c"`` (c or more:
+right-censored), ``"c-"`` or ``"<c"`` (c or less: left-censored, below a detection limit),
+or ``[l, h]`` (an interval), as R's ``Surv`` prints them.
+
+For counts, pairs name whole numbers with both ends included ("5 or more" is ``(5, inf)``);
+"still working at t" (an event code 0, a censoring time) means ``t + 1`` or more there.
+
 Synthetic draws can be censored at a fixed time (``data.censor.right=c``) or at random
 times, exponential with a scale chosen so that a share ``data.censor.rate`` of the draws
 is censored. A bad cell is named by file, line, column and value.
@@ -22,6 +29,7 @@ import numpy as np
 
 from runner.errors import ConfigError, DataError
 from runner.io.data import Sample, _file_line, _places, csv_header, data_file, read_csv, separator
+from runner.stats.families.censored import censor_at
 
 
 def from_left_right(path: str, left: str, right: str, sep: str | None = None) -> Sample:
@@ -49,13 +57,68 @@ def from_time_event(path: str, time: str, event: str, sep: str | None = None) ->
         cells = cells.astype(str).str.lower().map({"true": 1.0, "false": 0.0})
         frame = frame.assign(**{event: cells})
     codes = _numbers(file, frame, event)
-    _refuse_first(file, np.isnan(codes), lambda i: (
-        f"column {event!r}: empty; expected 1 (the event was seen) or 0 (right-censored)"))
+    _refuse_first(
+        file,
+        np.isnan(codes),
+        lambda i: f"column {event!r}: empty; expected 1 (the event was seen) or 0 (right-censored)",
+    )
     _refuse_first(file, ~np.isin(codes, (0.0, 1.0)), lambda i: (
         f"column {event!r}: {frame[event].iloc[i]}; expected 1 (the event was seen at that "
         "time) or 0 (right-censored there)"))  # fmt: skip
     high = np.where(codes == 1.0, t, np.inf)
     return _sample(file, np.column_stack([t, high]), {"time": time, "event": event})
+
+
+def from_inline(values: Any) -> Sample:
+    """``data.values=[1.2, 3.4, 5+, 2-, [1, 2]]`` as pairs (see the module's docstring)."""
+    if not values:
+        raise DataError("data.values is empty: give the sample as a list, e.g. "
+                        "data.values=[1.2, 3.4, 5+]")  # fmt: skip
+    pairs = np.array([_inline_pair(i, v) for i, v in enumerate(values)], dtype=float)
+    return Sample(pairs, "inline", {"n_given": len(pairs)},
+                  locate=lambda i: f"data.values[{i}]")  # fmt: skip
+
+
+def is_censored_inline(values: Any) -> bool:
+    """True if an inline value is written censored (``5+``, ``<0.1``, ``[1, 2]``)."""
+    return any(isinstance(v, (list, tuple)) or (isinstance(v, str) and _marked(v))
+               for v in values or [])  # fmt: skip
+
+
+def _marked(text: str) -> bool:
+    text = text.strip()
+    return text[:1] in "<>" or text[-1:] in "+-"
+
+
+def _inline_pair(i: int, value: Any) -> tuple[float, float]:
+    expected = ("expected a number, c+ or >c (c or more: right-censored), c- or <c (c or "
+                "less: left-censored) or [low, high] (an interval)")  # fmt: skip
+    text = value.strip() if isinstance(value, str) else None
+    try:
+        if isinstance(value, (list, tuple)):
+            if len(value) != 2:
+                raise ValueError
+            low, high = (float(v) for v in value)
+        elif text and (text[0] == ">" or text[-1] == "+"):
+            low, high = float(text.strip(">+")), np.inf
+        elif text and len(text) > 1 and (text[0] == "<" or text[-1] == "-"):
+            low, high = -np.inf, float(text.lstrip("<").removesuffix("-"))
+        else:
+            low = high = float(value)
+    except (TypeError, ValueError):
+        raise DataError(f"data.values[{i}] = {value!r}: {expected}") from None
+    if not low <= high:
+        raise DataError(f"data.values[{i}] = {list(value)}: expected low <= high")
+    return low, high
+
+
+def as_counts(pairs: np.ndarray) -> np.ndarray:
+    """Pairs whose right-censored values mean "still working at t" (an event code 0, a
+    censoring time) as counts: t + 1 or more."""
+    out = np.array(pairs, dtype=float)
+    right = np.isposinf(out[:, 1]) & (out[:, 0] < out[:, 1])
+    out[right, 0] = np.floor(out[right, 0]) + 1.0
+    return out
 
 
 def censor_draws(values: np.ndarray, right: float | None, rate: float | None,
@@ -72,8 +135,7 @@ def censor_draws(values: np.ndarray, right: float | None, rate: float | None,
         unit = np.random.default_rng([*np.atleast_1d(seed), 3]).exponential(1.0, x.shape)
         scale = _scale_for(x, unit, float(rate))
         limit = np.minimum(limit, scale * unit)
-    seen = x <= limit
-    return np.column_stack([np.where(seen, x, limit), np.where(seen, x, np.inf)])
+    return censor_at(x, limit)
 
 
 def _scale_for(x: np.ndarray, unit: np.ndarray, rate: float) -> float:
@@ -101,8 +163,9 @@ def _numbers(file: Path, frame, column: str) -> np.ndarray:
 
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
     text = frame[column].notna().to_numpy() & np.isnan(values)
-    _refuse_first(file, text, lambda i: (
-        f"column {column!r}: {str(frame[column].iloc[i])!r} is not a number"))
+    _refuse_first(
+        file, text, lambda i: f"column {column!r}: {str(frame[column].iloc[i])!r} is not a number"
+    )
     return values
 
 

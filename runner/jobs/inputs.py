@@ -89,7 +89,10 @@ CENSORING_KEYS = ("left", "right", "time", "event")
 def _censored(spec: RunnerConfig) -> bool:
     source = spec.data
     censor, cut = source.censor, spec.model.truncation
-    return bool(any(getattr(source, k) for k in CENSORING_KEYS)
+    from runner.io.censored_data import is_censored_inline
+
+    inline = source.source == "inline" and is_censored_inline(source.values)
+    return bool(any(getattr(source, k) for k in CENSORING_KEYS) or inline
                 or censor.right is not None or censor.rate is not None
                 or cut.low is not None or cut.high is not None)  # fmt: skip
 
@@ -100,9 +103,13 @@ def _censored_inputs(spec: RunnerConfig, family, truth) -> Inputs:
     from runner.stats.families.censored import Censored, describe
 
     source, model = spec.data, spec.model
-    if spec.study.name != "single":
+    censored_draws = source.censor.right is not None or source.censor.rate is not None
+    studied = spec.study.name == "convergence" and source.source == "synthetic"
+    if spec.study.name != "single" and not (studied and censored_draws):
         raise ConfigError(f"study={spec.study.name} with censored or truncated data is not "
-                          "supported yet: one fit (study=single) is")  # fmt: skip
+                          "supported yet: one fit (study=single) is, and study=convergence "
+                          "of synthetic draws censored by data.censor.right or "
+                          "data.censor.rate")  # fmt: skip
     if source.holdout or source.test_path or source.test_n:
         raise ConfigError("held-out data are not supported with censored data yet")
     if spec.estimator.name != "mle":
@@ -117,6 +124,10 @@ def _censored_inputs(spec: RunnerConfig, family, truth) -> Inputs:
             raise ConfigError("data.time and data.event go together, with data=csv")
         sample = censored_data.from_time_event(source.path, source.time, source.event,
                                                source.sep)  # fmt: skip
+        if family.discrete:
+            sample.values = censored_data.as_counts(sample.values)
+    elif source.source == "inline" and censored_data.is_censored_inline(source.values):
+        sample = censored_data.from_inline(source.values)
     elif source.source == "synthetic" and _truncation(model.truncation) is not None:
         values = _truncated_draws(family, truth, spec.n, spec.seed, _truncation(model.truncation))
         sample = data.Sample(values, "synthetic", {"n": spec.n, "seed": spec.seed,
@@ -124,6 +135,8 @@ def _censored_inputs(spec: RunnerConfig, family, truth) -> Inputs:
         values = sample.validated_by(family)
         censor = source.censor
         pairs = censored_data.censor_draws(values, censor.right, censor.rate, spec.seed)
+        if family.discrete:
+            pairs = censored_data.as_counts(pairs)
         sample = data.Sample(pairs, "synthetic", sample.description)
     else:
         sample = data.load(source.source, family=family, truth=truth, n=spec.n, seed=spec.seed,
@@ -136,6 +149,8 @@ def _censored_inputs(spec: RunnerConfig, family, truth) -> Inputs:
                 raise ConfigError("data.censor censors synthetic draws; for a file, give "
                                   "data.left/right or data.time/event")  # fmt: skip
             pairs = censored_data.censor_draws(values, censor.right, censor.rate, spec.seed)
+            if family.discrete:
+                pairs = censored_data.as_counts(pairs)
         else:
             pairs = np.column_stack([values, values]).astype(float)
         sample = data.Sample(pairs, sample.source, sample.description, locate=sample.locate)

@@ -27,6 +27,8 @@ from runner.jobs.outputs import (
     truth_text,
     write_json,
 )
+from runner.stats.censored_study import censored_study
+from runner.stats.families.censored import Censored
 from runner.stats.study import (
     StudyResult,
     StudySpec,
@@ -94,7 +96,10 @@ def _study(spec: RunnerConfig, run_dir: Path, echo: Callable[[str], Any]) -> _Do
         stream=spec.study.stream,
         slope_from=spec.study.slope_from,
     )
-    if spec.data.source == "synthetic":
+    if isinstance(family, Censored):  # synthetic draws with data.censor.*
+        censor = spec.data.censor
+        result = censored_study(family, inputs.truth, study, censor.right, censor.rate)
+    elif spec.data.source == "synthetic":
         result = synthetic_study(family, inputs.truth, study)
     else:
         result = subsample_study(family, inputs.x, study)

@@ -27,8 +27,15 @@ CASES = {
     "censored_draws": ["model=weibull", "n=4000", "data.censor.rate=0.3", "tracking=none"],
     "truncated_draws": ["model=gaussian", "n=4000", "model.truncation.low=0",
                         "model.truth.mu=1", "model.truth.sigma=2", "tracking=none"],
-    "study_refused": ["model=weibull", "study=convergence", "data.censor.right=2",
+    "censored_counts": ["model=poisson", "n=2000", "data.censor.right=4", "tracking=none"],
+    "inline_censored": ["model=weibull", "data=inline",
+                        "data.values=[1.2, 3.4, 5+, 0.5-, [1, 2], 2.2, 0.9, 4.1]",
+                        "tracking=none"],
+    "study_refused": ["model=weibull", "study=convergence", "model.truncation.low=0.5",
                       "tracking=none"],
+    "censored_study": ["model=exponential", "model.truth.rate=0.5", "study=convergence",
+                       "data.censor.right=2", "study.sizes=[50,500]", "study.replicates=50",
+                       "tracking=none"],
 }  # fmt: skip
 
 
@@ -104,10 +111,49 @@ def test_truncated_draws_give_back_the_untruncated_parameters(runs):
         assert abs(p["estimate"] - p["truth"]) < 4 * p["se"]
 
 
-def test_a_study_with_censoring_is_refused_in_one_line(runs):
+def test_counts_censored_at_four_are_five_or_more(runs):
+    """Poisson draws still "running" at 4 are 5 or more: the likelihood S(4) each."""
+    cwd, proc = runs["censored_counts"]
+    assert proc.returncode == 0, proc.stderr
+    record = _record(cwd)
+    lam = record["params"]["lam"]["estimate"]  # biased low if they counted as 4 or more
+    seen = record["notes"][0].split(": ")[1].split(" exact")[0].replace(",", "")
+    assert int(seen) == pytest.approx(2000 * stats.poisson.cdf(4, 4.0), abs=100)
+    assert abs(lam - 4.0) < 4 * record["params"]["lam"]["se"]
+
+
+def test_inline_values_in_surv_notation(runs):
+    cwd, proc = runs["inline_censored"]
+    assert proc.returncode == 0, proc.stderr
+    record = _record(cwd)
+    assert record["notes"][0] == ("censored data: 5 exact, 1 left-censored, 1 right-censored, "
+                                  "1 interval-censored")  # fmt: skip
+    shape, scale = (record["params"][k]["estimate"] for k in ("shape", "scale"))
+    dist = stats.weibull_min(shape, scale=scale)
+    expected = (dist.logpdf([1.2, 3.4, 2.2, 0.9, 4.1]).sum() + dist.logsf(5) + dist.logcdf(0.5)
+                + np.log(dist.cdf(2) - dist.cdf(1)))  # fmt: skip
+    assert record["loglik"] == pytest.approx(expected, rel=1e-10)
+
+
+def test_a_study_with_truncation_is_refused_in_one_line(runs):
     _, proc = runs["study_refused"]
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith("error: study=convergence with censored")
+
+
+def test_a_censored_study_reports_the_information_censoring_keeps(runs):
+    import pandas as pd
+
+    cwd, proc = runs["censored_study"]
+    assert proc.returncode == 0, proc.stderr
+    assert "an observation keeps this share of an uncensored one's information" in " ".join(
+        proc.stdout.split()
+    )
+    (path,) = cwd.glob("outputs/runs/*/*/convergence_summary.csv")
+    summary = pd.read_csv(path).set_index("size")
+    kept = 1 - np.exp(-0.5 * 2)
+    np.testing.assert_allclose(summary["information_kept"], kept, rtol=1e-8)
+    np.testing.assert_allclose(summary["crlb"], 0.25 / kept / summary.index, rtol=1e-8)
 
 
 def test_event_codes_as_booleans_and_an_empty_code(tmp_path):

@@ -123,8 +123,10 @@ def test_bad_pairs_are_refused_by_row(pairs, words):
 
 def test_settings_that_do_not_apply_are_refused():
     data = right_censored(np.random.default_rng(6).exponential(1.0, 50), 1.0)
-    with pytest.raises(ConfigError, match="continuous"):
+    with pytest.raises(DataError, match="is not a whole number; censored counts"):
         fit("poisson", data)
+    with pytest.raises(ConfigError, match="continuous values or counts"):
+        fit("categorical", data)
     with pytest.raises(ConfigError, match="outside the truncation"):
         fit("gaussian", np.array([0.5, 1.5, 2.5]), truncation=(1.0, None))
     with pytest.raises(ConfigError, match="MLE only"):

@@ -34,10 +34,10 @@ class Censored(Family):
     min_n = 1
 
     def __init__(self, base: Family, truncation: tuple[float, float] | None = None):
-        if base.discrete or base.multivariate:
+        if base.multivariate or (base.discrete and not base.interval.integer):
             raise ConfigError(
-                f"censored data are for continuous families of one variable; {base.name} "
-                "is not one (counts with censoring are not supported yet)"
+                f"censored data are for families of one number (continuous values or "
+                f"counts); {base.name} is not one"
             )
         try:
             base.scipy_dist(base.default_truth() or _any_theta(base))
@@ -47,7 +47,13 @@ class Censored(Family):
                 "censored and truncated data need"
             ) from None
         self.base = base
+        self.discrete = base.discrete
         self.truncation = _truncation(truncation)
+        # counts: "l to h" is F(h) - F(l - 1), "l or more" S(l - 1); a truncation to a..b
+        # keeps F(b) - F(a - 1)
+        self._cut = self.truncation
+        if self.discrete and self.truncation is not None:
+            self._cut = (self.truncation[0] - 1.0, self.truncation[1])
         self.name = base.name
         self.parameterization = base.parameterization
         self.support = base.support
@@ -102,7 +108,11 @@ class Censored(Family):
         return int(np.shape(x)[0])
 
     def reduce(self, x: np.ndarray) -> Stats:
-        return reduce(np.asarray(x, dtype=float))
+        stats = reduce(np.asarray(x, dtype=float))
+        if self.discrete:  # inclusive ends as the cdf's: l to h is F(h) - F(l - 1)
+            stats["right"] = stats["right"] - 1.0
+            stats["low"] = stats["low"] - 1.0
+        return stats
 
     def loglik(self, stats: Stats, theta: Theta) -> Any:
         """One value, or one per grid point when the parameters are arrays (a likelihood
@@ -127,10 +137,12 @@ class Censored(Family):
         except (ValueError, FloatingPointError):
             return -np.inf
         exact = None
-        if self.kernel is not None and stats["exact"].size:
-            with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):
+            if self.kernel is not None and stats["exact"].size:
                 exact = censored_scores.exact_loglik(self.kernel, stats["exact"], theta)
-        return loglik(dist, stats, self.truncation, exact)
+            elif self.discrete:
+                exact = float(np.sum(dist.logpmf(stats["exact"])))
+        return loglik(dist, stats, self._cut, exact, midpoint=not self.discrete)
 
     def logpdf(self, x: np.ndarray, theta: Theta) -> np.ndarray:
         return self.base.logpdf(x, theta)
@@ -149,6 +161,8 @@ class Censored(Family):
         """The base family's fit to the censoring points and interval midpoints as if
         exact (a start, not an estimate)."""
         values = pseudo_values(stats)
+        if self.discrete:
+            values = np.maximum(np.floor(values), self.base.interval.low)
         reduced = self.base.reduce(values)
         if self.base.has_closed_form:
             start = self.base.closed_form(reduced)
@@ -187,7 +201,7 @@ class Censored(Family):
         if sums is not None:
             k, lam, d, exact_l, su, sul, _ = sums
             return {"shape": d / k + exact_l - sul, "scale": k / lam * (su - d)}
-        low, high, weights = mass_intervals(stats, self.truncation)
+        low, high, weights = mass_intervals(stats, self._cut)
         with np.errstate(all="ignore"):
             log_m, narrow = log_mass_parts(self.base.scipy_dist(theta), low, high)
         return censored_scores.score(self.kernel, theta, stats["exact"], low, high, weights,
@@ -362,6 +376,15 @@ def check_pairs(family: Family, pairs: np.ndarray) -> None:
                 "high = inf right-censored, low < high an interval"
             )
     support = family.interval
+    if support.integer:
+        finite = pairs[np.isfinite(pairs)]
+        whole = np.floor(finite) == finite
+        if not whole.all():
+            raise DataError(
+                f"{finite[np.flatnonzero(~whole)[0]]:g} is not a whole number; censored "
+                f"counts for {family.name} are whole numbers: (l, l) a count, (l, inf) l or "
+                "more, (-inf, h) h or fewer, (l, h) from l to h (ends included)"
+            )
     masks = kinds(pairs)
     exact = low[masks["exact"]]
     bounds = np.concatenate([low[~masks["exact"]], high[~masks["exact"]]])
@@ -386,6 +409,14 @@ def check_pairs(family: Family, pairs: np.ndarray) -> None:
             )
 
 
+def censor_at(values: np.ndarray, limit: np.ndarray | float) -> np.ndarray:
+    """Pairs of values seen up to ``limit`` (exact) and right-censored there beyond it."""
+    x = np.asarray(values, dtype=float)
+    limit = np.broadcast_to(np.asarray(limit, dtype=float), x.shape)
+    seen = x <= limit
+    return np.column_stack([np.where(seen, x, limit), np.where(seen, x, np.inf)])
+
+
 def counts(pairs: np.ndarray) -> dict[str, int]:
     return {k: int(v.sum()) for k, v in kinds(pairs).items()}
 
@@ -403,11 +434,12 @@ def reduce(pairs: np.ndarray) -> Stats:
 
 
 def loglik(dist: Any, stats: Stats, truncation: tuple[float, float] | None = None,
-           exact: float | None = None) -> float:  # fmt: skip
+           exact: float | None = None, midpoint: bool = True) -> float:  # fmt: skip
     """The censored (and truncated) log-likelihood under a frozen scipy distribution
     (``exact``: the exact values' part, when the caller has it in closed form). Under
     truncation to (a, b) a censored value's mass is what lies inside (a, b): left-censored
-    at c is the interval (a, c], right-censored (c, b)."""
+    at c is the interval (a, c], right-censored (c, b). ``midpoint``: narrow intervals by
+    the midpoint rule (densities; counts have masses that need none)."""
     with np.errstate(all="ignore"):
         total = float(np.sum(dist.logpdf(stats["exact"]))) if exact is None else exact
         if truncation is None:  # one side's tail: scipy's logcdf / logsf directly
@@ -417,10 +449,10 @@ def loglik(dist: Any, stats: Stats, truncation: tuple[float, float] | None = Non
                 total += float(np.sum(dist.logsf(stats["right"])))
             low, high = stats["low"], stats["high"]
             if low.size:
-                total += float(np.sum(log_mass(dist, low, high)))
+                total += float(np.sum(log_mass_parts(dist, low, high, midpoint)[0]))
         else:
             low, high, weights = mass_intervals(stats, truncation)
-            total += float(log_mass(dist, low, high) @ weights)
+            total += float(log_mass_parts(dist, low, high, midpoint)[0] @ weights)
     return total if not np.isnan(total) else -np.inf
 
 
@@ -445,7 +477,7 @@ def log_mass(dist: Any, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return log_mass_parts(dist, low, high)[0]
 
 
-def log_mass_parts(dist: Any, low: np.ndarray, high: np.ndarray
+def log_mass_parts(dist: Any, low: np.ndarray, high: np.ndarray, midpoint: bool = True
                    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """``log(F(high) - F(low))`` without cancellation: from the cdf in the lower half,
     from the survival function in the upper, ``log(1 - e^d)`` by the log1mexp switch;
@@ -468,7 +500,7 @@ def log_mass_parts(dist: Any, low: np.ndarray, high: np.ndarray
     # ends within 1e-7 of each other in log-cdf: the difference would keep only its
     # leading digits, the midpoint rule all of them (its error is (h - l)^2 relative)
     narrow = (~np.isfinite(out) | (np.abs(gap) < NARROW)) & (high > low)
-    narrow &= np.isfinite(low) & np.isfinite(high)
+    narrow &= np.isfinite(low) & np.isfinite(high) & midpoint
     if narrow.any():
         mid = 0.5 * (low[narrow] + high[narrow])
         out[narrow] = dist.logpdf(mid) + np.log(high[narrow] - low[narrow])
