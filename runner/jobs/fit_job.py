@@ -20,6 +20,7 @@ from runner.jobs.outputs import (
     write_trace,
 )
 from runner.stats.estimate import fit_validated
+from runner.stats.families.censored import Censored, counts
 from runner.stats.gof import ks_statistic
 from runner.stats.result import Fit
 
@@ -69,7 +70,11 @@ def run(
         "run_dir": str(run_dir.resolve()),
         **(extra_tags or {}),
     }
-    where, error = track(spec, run_dir, run_name, fit_metrics(fit), trace_metrics(fit), tags,
+    metrics = fit_metrics(fit)
+    if isinstance(family, Censored):  # what kind of observations, at a glance in the UI
+        tags["censoring"] = inputs.notes[0]
+        metrics.update({f"n.{kind}": float(count) for kind, count in counts(x).items()})
+    where, error = track(spec, run_dir, run_name, metrics, trace_metrics(fit), tags,
                          echo, note=code_block(fit.summary()),
                          dataset=data_record(spec, x, digest, inputs.sample.source))  # fmt: skip
     return JobOutcome(fit, results_path, where, error)

@@ -27,6 +27,8 @@ CASES = {
     "censored_draws": ["model=weibull", "n=4000", "data.censor.rate=0.3", "tracking=none"],
     "truncated_draws": ["model=gaussian", "n=4000", "model.truncation.low=0",
                         "model.truth.mu=1", "model.truth.sigma=2", "tracking=none"],
+    "tracked": ["model=weibull", "data=csv", "data.path=d.csv", "data.left=left",
+                "data.right=right"],
     "censored_counts": ["model=poisson", "n=2000", "data.censor.right=4", "tracking=none"],
     "inline_censored": ["model=weibull", "data=inline",
                         "data.values=[1.2, 3.4, 5+, 0.5-, [1, 2], 2.2, 0.9, 4.1]",
@@ -71,6 +73,20 @@ def test_left_right_columns_read_every_kind(runs):
     expected = (dist.logpdf(exact).sum() + dist.logcdf(0.5) + dist.logsf(3.0)
                 + dist.logsf(2.2) + np.log(dist.cdf(2.5) - dist.cdf(2.0)))  # fmt: skip
     assert record["loglik"] == pytest.approx(expected, rel=1e-10)
+
+
+def test_mlflow_says_what_kind_of_observations_were_fitted(runs):
+    from mlflow.tracking import MlflowClient
+
+    cwd, proc = runs["tracked"]
+    assert proc.returncode == 0, proc.stderr
+    client = MlflowClient(tracking_uri=f"sqlite:///{cwd / 'outputs' / 'mlflow.db'}")
+    (logged,) = client.search_runs([client.get_experiment_by_name("mle-runner").experiment_id])
+    assert logged.data.tags["censoring"] == _record(cwd)["notes"][0]
+    metrics = logged.data.metrics
+    assert {k: metrics[f"n.{k}"] for k in ("exact", "left", "right", "interval")} == {
+        "exact": 4, "left": 1, "right": 2, "interval": 1}  # fmt: skip
+    assert metrics["loglik"] == pytest.approx(_record(cwd)["loglik"], rel=1e-12)
 
 
 def test_time_and_event_columns_give_the_closed_form(runs):
