@@ -490,12 +490,18 @@ def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
     # Parameters searched over the integers have no Wald SE: the information is that of
     # the others, with those held at their estimates.
     held = set(outcome.held)
+    if held:
+        notes.append(f"{', '.join(sorted(held))}: integer, estimated by a search over the "
+                     "integers (no Wald standard error)")  # fmt: skip
+    free_names = {p.name for p in problem.free}
+    for name, why in fam.without_curvature(problem.stats).items():
+        if name in free_names:
+            held.add(name)
+            notes.append(why)
     se_problem = problem
     if held:
         searched = {k: theta[k] for k in held}
         se_problem = LikelihoodProblem(fam, problem.stats, {**problem.fixed, **searched})
-        notes.append(f"{', '.join(sorted(held))}: integer, estimated by a search over the "
-                     "integers (no Wald standard error)")  # fmt: skip
     score_flat, grad_norm = _score_at(fam, se_problem, theta, boundary)
     cov = None
     if not on_boundary and np.isfinite(loglik) and se_problem.dim > 0:

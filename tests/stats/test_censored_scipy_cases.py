@@ -258,21 +258,10 @@ def test_laplace_loglik_location_and_scale_information(laplace_fit):
     check_ses(laplace_fit, pairs, "laplace", ["b"], {"b": LAPLACE_B_SE})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the runner's censored laplace search (L-BFGS-B on numerical derivatives across the "
-    "kink) stops at |score| 6.4e-6 with b = 30.9359167, 2.4e-6 relative below the "
-    "optimum 30.9359895 (its log-likelihood 1.5e-10 below)"
-))  # fmt: skip
 def test_laplace_scale_estimate(laplace_fit):
     check_estimates(laplace_fit, {"b": LAPLACE_B})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the runner differences the censored laplace likelihood across its kink in the "
-    "location: -d2l/dmu2 = 2 / (b h) with h = 1e-4 |mu| its step, so the location's SE "
-    "0.1513 = sqrt(b h / 2) is the step's, not the data's (fitdistcens' 0.1759 is optim's "
-    "step's); the observed information in the location is 0 on both sides of the kink"
-))  # fmt: skip
 def test_laplace_location_has_no_observed_information(laplace_fit):
     pairs = as_pairs(LAPLACE)
     at = ours(laplace_fit)

@@ -149,10 +149,27 @@ def test_censoring_inside_a_truncation_counts_only_the_mass_inside_it():
     assert abs(mu) < 4 * f.estimates[0].se and abs(sigma - 1) < 4 * f.estimates[1].se
 
 
-def test_a_censored_laplace_uses_the_observed_information():
+def test_a_censored_laplace_is_the_argmax_and_says_mu_has_no_curvature():
+    """Its likelihood is piecewise linear in mu: the profile search lands on the maximum
+    (higher than any nearby point), b's SE is its own observed information, mu has none."""
     y = stats.laplace.rvs(size=300, random_state=1)
-    f = fit("laplace", stats.CensoredData(uncensored=y[y < 1], right=np.full((y >= 1).sum(), 1.0)))
-    assert all(np.isfinite(e.se) for e in f.estimates)
+    data = stats.CensoredData(uncensored=y[y < 1], right=np.full((y >= 1).sum(), 1.0))
+    f = fit("laplace", data)
+    mu, b = f.params["mu"], f.params["b"]
+
+    def loglik(m, s):
+        d = stats.laplace(m, s)
+        return d.logpdf(y[y < 1]).sum() + (y >= 1).sum() * d.logsf(1.0)
+
+    assert f.loglik == pytest.approx(loglik(mu, b), rel=1e-12)
+    for dm, db in [(1e-3, 0), (-1e-3, 0), (0, 1e-4 * b), (0, -1e-4 * b), (1e-2, 1e-2)]:
+        assert f.loglik >= loglik(mu + dm, b + db)
+    by_name = {e.name: e for e in f.estimates}
+    assert by_name["mu"].se is None
+    h = 1e-4 * b
+    curvature = (loglik(mu, b + h) - 2 * loglik(mu, b) + loglik(mu, b - h)) / h**2
+    assert by_name["b"].se == pytest.approx(1 / np.sqrt(-curvature), rel=1e-4)
+    assert any("piecewise linear in mu" in note for note in f.notes)
 
 
 def test_narrow_intervals_keep_their_digits():

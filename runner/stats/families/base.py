@@ -285,6 +285,12 @@ class Family(ABC):
         near min(x), a shape at the edge of its domain); False: none."""
         return False
 
+    def without_curvature(self, stats: Stats) -> dict[str, str]:
+        """Parameters whose observed information does not exist at the MLE (a likelihood
+        piecewise linear in them), each with why: no Wald SE for them, and the others'
+        SEs hold them at their estimates."""
+        return {}
+
     def integer_params(self) -> list[str]:
         """Parameters that take integer values only: only a family's own search can
         estimate them (binom ``n``); other optimizers need them held."""
