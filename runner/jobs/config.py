@@ -130,6 +130,24 @@ class StudyConfig:
 
 
 @dataclass
+class BootstrapConfig:
+    """Refits of resampled (nonparametric) or simulated (parametric) data, seeded."""
+
+    kind: str = "parametric"  # parametric | nonparametric
+    replicates: int = 1000
+
+
+@dataclass
+class InferenceConfig:
+    """How sure: the 95% interval's method, the standard errors' source, goodness of fit."""
+
+    ci: str = "wald_transformed"  # wald_transformed | wald | profile | bootstrap
+    se: str = "observed"  # observed | expected | sandwich
+    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
+    gof_replicates: int = 0  # parametric-bootstrap p-values for KS / CvM / AD (0: none)
+
+
+@dataclass
 class RunnerConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -137,6 +155,7 @@ class RunnerConfig:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
     study: StudyConfig = field(default_factory=StudyConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
     experiment: dict[str, Any] = field(default_factory=dict)
     n: int = 1000
     seed: int = 0
@@ -226,3 +245,26 @@ def check(cfg: RunnerConfig) -> None:
         raise ConfigError(f"data.test_n = {cfg.data.test_n}: expected >= 1")
     if cfg.optimizer.maxiter is not None and cfg.optimizer.maxiter < 1:
         raise ConfigError(f"optimizer.maxiter = {cfg.optimizer.maxiter}: expected >= 1")
+    _check_inference(cfg.inference)
+
+
+INFERENCE_CHOICES = {
+    "ci": ("wald_transformed", "wald", "profile", "bootstrap"),
+    "se": ("observed", "expected", "sandwich"),
+}
+
+
+def _check_inference(inference: InferenceConfig) -> None:
+    for key, choices in INFERENCE_CHOICES.items():
+        value = getattr(inference, key)
+        if value not in choices:
+            raise ConfigError(f"inference.{key} = {value!r}: choose one of {', '.join(choices)}")
+    if inference.bootstrap.kind not in ("parametric", "nonparametric"):
+        raise ConfigError(f"inference.bootstrap.kind = {inference.bootstrap.kind!r}: choose "
+                          "parametric or nonparametric")  # fmt: skip
+    if inference.bootstrap.replicates < 2:
+        raise ConfigError(f"inference.bootstrap.replicates = {inference.bootstrap.replicates}: "
+                          "expected >= 2 (1,000 or more for a 95% interval)")  # fmt: skip
+    if inference.gof_replicates < 0:
+        raise ConfigError(f"inference.gof_replicates = {inference.gof_replicates}: expected "
+                          ">= 0 (0: no bootstrap p-values)")  # fmt: skip

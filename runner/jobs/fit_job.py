@@ -49,6 +49,7 @@ def run(
         estimator=spec.estimator.name,
         prior=spec.model.prior,
         test=inputs.test,
+        ci=spec.inference.ci,
     )
     fit.notes[:0] = inputs.notes
     if inputs.sample.dropped:
@@ -70,6 +71,7 @@ def run(
         "run_dir": str(run_dir.resolve()),
         **(extra_tags or {}),
     }
+    tags.update({f"ci.{e.name}": e.ci_method for e in fit.estimates if e.ci is not None})
     metrics = fit_metrics(fit)
     if isinstance(family, Censored):  # what kind of observations, at a glance in the UI
         tags["censoring"] = inputs.notes[0]

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 from runner.errors import ConfigError, DataError
-from runner.stats import families, optimizers
+from runner.stats import families, intervals, optimizers
 from runner.stats.families.base import Family, Stats, Theta
 from runner.stats.numdiff import gradient_from_value, hessian_from_gradient, hessian_from_value
 from runner.stats.result import CI_LEVEL, Fit, ParamEstimate
-
-_Z = NormalDist().inv_cdf(0.5 + CI_LEVEL / 2)
 
 
 class LikelihoodProblem:
@@ -171,6 +168,7 @@ def fit(
     estimator: str = "mle",
     prior: Mapping[str, Any] | None = None,
     test: Any = None,
+    ci: str = "wald_transformed",
     **family_options: Any,
 ) -> Fit:
     """Fit ``family`` to the IID sample ``x`` by maximum likelihood.
@@ -184,14 +182,16 @@ def fit(
 
     ``estimator="map"`` adds the conjugate posterior under ``prior`` (MAP, posterior mean,
     credible intervals) beside the MLE; ``test`` (held-out data) adds the held-out mean
-    log-likelihood of each estimate.
+    log-likelihood of each estimate. ``ci`` is the 95% interval's method:
+    ``"wald_transformed"`` (Wald on the parameter's unconstrained scale, mapped back: it
+    stays in the space), ``"wald"``, ``"profile"`` (likelihood ratio) or ``"bootstrap"``.
     """
     truncation = family_options.pop("truncation", None)
     if truncation is not None or _is_censored(x):
         return _fit_censored(family, x, truncation, family_options, test,
                              optimizer=optimizer, optimizer_options=optimizer_options,
                              truth=truth, fixed=fixed, init=init, estimator=estimator,
-                             prior=prior)  # fmt: skip
+                             prior=prior, ci=ci)  # fmt: skip
     everything = x if test is None else _concat(x, test)
     fam = families.get(family, **family_options)
     fam.check_shape(x)
@@ -210,6 +210,7 @@ def fit(
         estimator=estimator,
         prior=prior,
         test=None if test is None else fam.validate(test),
+        ci=ci,
     )
 
 
@@ -264,10 +265,13 @@ def fit_validated(
     estimator: str = "mle",
     prior: Mapping[str, Any] | None = None,
     test: np.ndarray | None = None,
+    ci: str = "wald_transformed",
 ) -> Fit:
     """``fit`` for data (and held-out ``test`` data) already checked by ``fam.validate``."""
     if estimator not in ESTIMATORS:
         raise ConfigError(f"estimator={estimator!r}: choose one of {', '.join(ESTIMATORS)}")
+    if ci not in intervals.METHODS:
+        raise ConfigError(f"ci={ci!r}: choose one of {', '.join(intervals.METHODS)}")
     started = time.perf_counter()
     opt = optimizers.get(optimizer, **dict(optimizer_options or {}))
     fixed_theta = fam.check_theta_subset(fixed or {}, "model.fixed") if fixed else {}
@@ -330,9 +334,12 @@ def fit_validated(
             "optimizer.method"
         )
     try:
-        result = _assemble(fam, problem, theta, outcome, truth_theta, started)
+        result = _assemble(fam, problem, theta, outcome, truth_theta, started,
+                           transformed=ci != "wald")  # fmt: skip
     except DataError as exc:
         raise DataError(_too_large(data) or str(exc)) from None
+    if ci == "profile":
+        _add_profile_intervals(result, fam, data, fixed_theta, opt)
     if estimator == "map":
         _add_posterior(result, fam, stats, prior or {}, fixed_theta)
     if test is not None:
@@ -340,6 +347,42 @@ def fit_validated(
 
     result.wall_time = time.perf_counter() - started
     return result
+
+
+def _add_profile_intervals(result: Fit, fam: Family, data: np.ndarray, fixed: Theta,
+                           opt: optimizers.Optimizer) -> None:  # fmt: skip
+    """Profile-likelihood intervals for the free scalar parameters: each end where twice
+    the log-likelihood has fallen by chi2_1(0.95) with the others re-maximised (a fit
+    with that parameter held); vector components keep their transformed Wald interval."""
+    vectors = []
+    for p in fam.params:
+        if p.name in fixed:
+            continue
+        if p.is_vector:
+            vectors.extend(p.component_names())
+            continue
+        e = result.estimate(p.name)
+        if e.on_boundary:
+            continue
+        others = {k: v for k, v in result.params.items() if k != p.name and k not in fixed}
+        scale = intervals.scales(p.constraint, 1)[0]
+
+        def profile(v: float, name: str = p.name, start: Theta = others) -> float:
+            try:
+                held = fit_validated(fam, data, optimizer=opt, fixed={**fixed, name: v},
+                                     init=start or None, ci="wald")  # fmt: skip
+            except (DataError, ConfigError):
+                return -np.inf
+            return held.loglik
+
+        se_scale = None if e.se is None else e.se * abs(scale.slope(e.estimate))
+        e.ci, notes = intervals.profile_interval(profile, e.estimate, result.loglik, scale,
+                                                 se_scale, CI_LEVEL)  # fmt: skip
+        e.ci_method = "profile"
+        result.notes.extend(f"{p.name}: {note}" for note in notes)
+    if vectors:
+        result.notes.append(f"profile intervals are for scalar parameters: {', '.join(vectors)} "
+                            "keep the transformed Wald interval")  # fmt: skip
 
 
 def _add_posterior(result: Fit, fam: Family, stats: Stats, prior, fixed: Theta) -> None:
@@ -460,7 +503,7 @@ def _prefer_exact_boundary(problem, outcome):
     return outcome
 
 
-def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
+def _assemble(fam, problem, theta, outcome, truth, started, transformed: bool = True) -> Fit:
     notes: list[str] = []
     with np.errstate(all="ignore"):
         loglik = float(fam.loglik(problem.stats, theta))
@@ -525,19 +568,21 @@ def _assemble(fam, problem, theta, outcome, truth, started) -> Fit:
         truths = None if truth is None else p.constraint.components(truth[p.name])
         is_fixed = p.name in problem.fixed
         no_se = is_fixed or p.name in held
+        scales = intervals.scales(p.constraint, len(values))
         for i, name in enumerate(p.component_names()):
-            se = ci = None
+            se = ci = method = None
             if not no_se and cov is not None:
                 var = cov[offset + i, offset + i]
                 if np.isfinite(var) and var >= 0:
                     se = float(np.sqrt(var))
-                    ci = (float(values[i] - _Z * se), float(values[i] + _Z * se))
+                    ci, method = intervals.wald(values[i], se, scales[i], transformed, CI_LEVEL)
             estimates.append(
                 ParamEstimate(
                     name=name,
                     estimate=float(values[i]),
                     se=se,
                     ci=ci,
+                    ci_method=method,
                     truth=None if truths is None else float(truths[i]),
                     fixed=is_fixed,
                     on_boundary=bool(boundary.get(p.name, False)),

@@ -23,6 +23,7 @@ class ParamEstimate:
     estimate: float
     se: float | None = None
     ci: tuple[float, float] | None = None
+    ci_method: str | None = None  # "wald (log scale)", "wald", "profile", "bootstrap (BCa)"
     truth: float | None = None
     fixed: bool = False
     on_boundary: bool = False
@@ -35,6 +36,7 @@ class ParamEstimate:
             "estimate": _num(self.estimate),
             "se": _num(self.se),
             "ci": _pair(self.ci),
+            "ci_method": self.ci_method if self.ci is not None else None,
             "truth": _num(self.truth),
             "fixed": self.fixed,
             "on_boundary": self.on_boundary,
@@ -130,7 +132,7 @@ class Fit:
         has_truth = any(e.truth is not None for e in self.estimates)
         bayes = self.posterior is not None
         header = ["parameter", "MLE" if bayes else "estimate", "std. error",
-                  f"{CI_LEVEL:.0%} Wald CI"]  # fmt: skip
+                  f"{CI_LEVEL:.0%} CI", "CI method"]  # fmt: skip
         if bayes:
             header += ["MAP", "post. mean", f"{CI_LEVEL:.0%} credible"]
         if has_truth:
@@ -139,12 +141,13 @@ class Fit:
         for e in self.estimates:
             g = _formatter(e)
             if e.fixed:
-                se, ci = "fixed", ""
+                se = "fixed"
             elif e.se is None:
-                se, ci = ("boundary" if e.on_boundary else "n/a"), ""
+                se = "boundary" if e.on_boundary else "n/a"
             else:
-                se, ci = _g(e.se), f"[{g(e.ci[0])}, {g(e.ci[1])}]"
-            row = [e.name, g(e.estimate), se, ci]
+                se = _g(e.se)
+            ci = "" if e.ci is None else f"[{g(e.ci[0])}, {g(e.ci[1])}]"
+            row = [e.name, g(e.estimate), se, ci, "" if e.ci is None else e.ci_method or ""]
             if bayes:
                 cred = "" if e.credible is None else f"[{g(e.credible[0])}, {g(e.credible[1])}]"
                 row += [g(e.map), g(e.posterior_mean), cred]

@@ -161,8 +161,12 @@ def test_single_fit_records(job):
         "tracking.experiment": done.experiment, "tracking.required": "True",
         "estimator.name": "mle", "study.name": "single", "study.replicates": "1000",
         "study.stream": "True", "study.slope_from": "100", "study.max_memory_mb": "512.0",
-        "n": "1000", "seed": "0", "plots": "False",
+        "n": "1000", "seed": "0", "plots": "False", "inference.ci": "wald_transformed",
+        "inference.se": "observed", "inference.bootstrap.kind": "parametric",
+        "inference.bootstrap.replicates": "1000", "inference.gof_replicates": "0",
     }  # fmt: skip
+    assert logged.data.tags["ci.mu"] == "wald"
+    assert logged.data.tags["ci.sigma"] == "wald (log scale)"
     assert logged.data.tags["mlflow.note.content"] == code_block(done.outcome.fit.summary())
     assert logged.data.tags["mlflow.note.content"].startswith("```\ngaussian · n = 1,000")
 

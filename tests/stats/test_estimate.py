@@ -298,12 +298,42 @@ def test_standard_errors_match_inverse_observed_information(name):
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_wald_interval_is_estimate_plus_minus_z_times_se(name):
+def test_plain_wald_interval_is_estimate_plus_minus_z_times_se(name):
     x, opts = data(name)
-    f = fit(name, x, **opts)
+    f = fit(name, x, ci="wald", **opts)
     for e in f.estimates:
         assert e.ci == pytest.approx((e.estimate - Z95 * e.se, e.estimate + Z95 * e.se), rel=1e-9)
         assert e.ci[0] < e.estimate < e.ci[1]
+        assert e.ci_method == "wald"
+
+
+def _transformed(space: str, v: float, se: float) -> tuple[float, float]:
+    """The delta-method Wald interval on the unconstrained scale, mapped back."""
+    if space == "positive":
+        return v * np.exp(-Z95 * se / v), v * np.exp(Z95 * se / v)
+    if space in ("unit_interval", "simplex"):
+        half = Z95 * se / (v * (1 - v))
+        return tuple(special.expit(special.logit(v) + s * half) for s in (-1, 1))
+    return v - Z95 * se, v + Z95 * se
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_default_wald_interval_is_formed_on_the_unconstrained_scale(name):
+    x, opts = data(name)
+    f = fit(name, x, **opts)
+    family = families.get(name, **opts).for_data(x)
+    spaces = {c: p.constraint.name for p in family.params for c in p.component_names()}
+    for e in f.estimates:
+        space = spaces[e.name]
+        assert e.ci == pytest.approx(_transformed(space, e.estimate, e.se), rel=1e-9)
+        assert e.ci[0] < e.estimate < e.ci[1]
+        expected = {"positive": "wald (log scale)", "unit_interval": "wald (logit scale)",
+                    "simplex": "wald (logit scale)"}.get(space, "wald")  # fmt: skip
+        assert e.ci_method == expected
+        if space == "positive":
+            assert e.ci[0] > 0
+        if space in ("unit_interval", "simplex"):
+            assert e.ci[0] > 0 and e.ci[1] < 1
 
 
 def test_categorical_covariance_respects_the_sum_to_one_constraint():
