@@ -21,7 +21,7 @@ from runner.jobs.outputs import (
 )
 from runner.stats.estimate import fit_validated
 from runner.stats.families.censored import Censored, counts
-from runner.stats.gof import ks_statistic
+from runner.stats.gof import goodness_of_fit
 from runner.stats.result import Fit
 
 OPTIMIZER_OPTIONS = ("method", "tol", "maxiter", "learning_rate", "starts", "hessian")
@@ -49,15 +49,25 @@ def run(
         estimator=spec.estimator.name,
         prior=spec.model.prior,
         test=inputs.test,
-        ci=spec.inference.ci,
+        ci="wald_transformed" if spec.inference.ci == "bootstrap" else spec.inference.ci,
+        se=spec.inference.se,
     )
     fit.notes[:0] = inputs.notes
     if inputs.sample.dropped:
         fit.notes.append(f"dropped {inputs.sample.dropped} missing value(s) (data.dropna=true)")
-    fit.gof = ks_statistic(family, x, fit.params)  # a sort of the data: here, not in fit()
+    boot = None
+    if spec.inference.ci == "bootstrap":
+        from runner.stats.bootstrap import attach
+
+        boot = attach(fit, family, x, spec.inference.bootstrap.kind,
+                      spec.inference.bootstrap.replicates, spec.seed)  # fmt: skip
+    # the goodness of fit sorts the data (and refits replicates): here, not in fit()
+    gof = goodness_of_fit(family, x, fit.params, replicates=spec.inference.gof_replicates,
+                          seed=spec.seed, fixed=spec.model.fixed or None)  # fmt: skip
+    fit.gof = gof.to_dict() if gof is not None else None
 
     digest = fingerprint(x)  # one pass over the data, for the file and the tag
-    results_path = save(spec, run_dir, inputs, fit, digest)
+    results_path = save(spec, run_dir, inputs, fit, digest, gof, boot)
     echo(fit.summary())
     echo(f"\nsaved: {results_path}")
 
@@ -82,11 +92,21 @@ def run(
     return JobOutcome(fit, results_path, where, error)
 
 
-def save(spec: RunnerConfig, run_dir: Path, inputs: Inputs, fit: Fit, digest: str) -> Path:
+def save(spec: RunnerConfig, run_dir: Path, inputs: Inputs, fit: Fit, digest: str,
+         gof: Any = None, boot: Any = None) -> Path:  # fmt: skip
     """Everything the job produced, in its run folder, before any tracking."""
     record = fit.to_dict()
     record["data"] = {"source": inputs.sample.source, **inputs.sample.description,
                       "sha1": digest}  # fmt: skip
+    if gof is not None:
+        record["goodness_of_fit"] = gof.details()
+    if boot is not None:
+        from runner.stats.bootstrap import to_frame
+
+        record["bootstrap"] = {"kind": boot.kind, "replicates": boot.replicates,
+                               "seed": boot.seed, "failed": boot.failed,
+                               "file": BOOTSTRAP_FILE}  # fmt: skip
+        to_frame(boot).to_csv(run_dir / BOOTSTRAP_FILE, index=False)
     results_path = write_json(run_dir / RESULTS_FILE, record)
     if fit.trace:
         write_trace(fit.trace, run_dir / TRACE_FILE)
@@ -94,4 +114,26 @@ def save(spec: RunnerConfig, run_dir: Path, inputs: Inputs, fit: Fit, digest: st
         from runner.io.figures import fit_figures
 
         fit_figures(inputs.family, inputs.x, fit, run_dir)
+        _inference_figures(inputs, fit, run_dir, gof, boot)
     return results_path
+
+
+BOOTSTRAP_FILE = "bootstrap.csv"
+
+
+def _inference_figures(inputs: Inputs, fit: Fit, run_dir: Path, gof: Any, boot: Any) -> None:
+    """``diagnostics.png`` (density, CDF, QQ, PP) and ``bootstrap.png`` (the replicates'
+    histograms with the intervals marked)."""
+    from runner.io.diagnostic_figure import diagnostic_figure
+
+    family, x = inputs.family, inputs.x
+    diagnostic_figure(family, x, fit.params, run_dir / "diagnostics.png", truth=inputs.truth,
+                      gof=gof)  # fmt: skip
+    if boot is not None:
+        from runner.io.bootstrap_figure import bootstrap_figure
+        from runner.stats.bootstrap import flat_estimate
+
+        shown = {e.name: e.ci for e in fit.estimates if e.name in boot.estimates}
+        methods = sorted({e.ci_method for e in fit.estimates if e.ci_method})
+        bootstrap_figure(boot, flat_estimate(family, fit.params), shown,
+                         run_dir / "bootstrap.png", ", ".join(methods))  # fmt: skip

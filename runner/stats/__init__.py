@@ -13,7 +13,7 @@ import importlib
 from typing import Any
 
 _PUBLIC = {
-    "fit": "runner.stats.estimate",
+    "fit": "runner.stats.api",
     "Fit": "runner.stats.result",
     "ParamEstimate": "runner.stats.result",
     "families": "runner.stats.families",

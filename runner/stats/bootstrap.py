@@ -408,3 +408,34 @@ def _groups_text(jack: Jackknife) -> str:
         return f"{count:,} leave-one-out refits"
     kept = f", {jack.kept} never left out" if jack.kept else ""
     return f"{count:,} groups of {jack.group_size:,} observations{kept}"
+
+
+def attach(fit: Any, family: Family, x: np.ndarray, kind: str = "parametric",
+           replicates: int = 1000, seed: int = 0) -> BootstrapResult:  # fmt: skip
+    """A fit's 95% intervals by the bootstrap: each estimate's ``ci`` becomes its BCa
+    interval (the percentile one where BCa has none), both kept in ``intervals``; notes
+    say what failed. Held parameters are refused: the refits estimate every one."""
+    held = [e.name for e in fit.estimates if e.fixed]
+    if held:
+        raise ConfigError(f"inference.ci=bootstrap refits every parameter; {', '.join(held)} "
+                          "held (model.fixed) is not supported with it")  # fmt: skip
+    result = bootstrap(family, x, fit.params, kind, replicates, seed)
+    percentile = intervals(result, family, x, fit.params, "percentile")
+    bca = intervals(result, family, x, fit.params, "bca")
+    notes: list[str] = []
+    for e in fit.estimates:
+        if e.on_boundary or e.name not in percentile:
+            continue
+        found = {"bootstrap (percentile)": percentile[e.name], "bootstrap (BCa)": bca[e.name]}
+        e.intervals = {m: i.bounds for m, i in found.items() if i.bounds is not None}
+        best = next((m for m in ("bootstrap (BCa)", "bootstrap (percentile)")
+                     if m in e.intervals), None)  # fmt: skip
+        e.ci, e.ci_method = (e.intervals[best], best) if best else (None, None)
+        for method, interval in found.items():
+            if interval.why:
+                notes.append(f"{e.name}: no {method} interval: {interval.why}")
+            notes.extend(f"{e.name}, {method}: {note}" for note in interval.notes)
+    fit.notes.append(f"{kind} bootstrap: {replicates:,} refits, seed {seed}"
+                     + (f", {result.failed:,} without an MLE" if result.failed else ""))
+    fit.notes.extend(dict.fromkeys(notes))
+    return result

@@ -169,6 +169,7 @@ def fit(
     prior: Mapping[str, Any] | None = None,
     test: Any = None,
     ci: str = "wald_transformed",
+    se: str = "observed",
     **family_options: Any,
 ) -> Fit:
     """Fit ``family`` to the IID sample ``x`` by maximum likelihood.
@@ -184,14 +185,17 @@ def fit(
     credible intervals) beside the MLE; ``test`` (held-out data) adds the held-out mean
     log-likelihood of each estimate. ``ci`` is the 95% interval's method:
     ``"wald_transformed"`` (Wald on the parameter's unconstrained scale, mapped back: it
-    stays in the space), ``"wald"``, ``"profile"`` (likelihood ratio) or ``"bootstrap"``.
+    stays in the space), ``"wald"``, ``"profile"`` (likelihood ratio) or ``"bootstrap"``;
+    ``se`` the standard errors' source: ``"observed"`` information, ``"expected"``
+    (Fisher) information at the estimate, or ``"sandwich"`` (Huber-White, for a wrong
+    model).
     """
     truncation = family_options.pop("truncation", None)
     if truncation is not None or _is_censored(x):
         return _fit_censored(family, x, truncation, family_options, test,
                              optimizer=optimizer, optimizer_options=optimizer_options,
                              truth=truth, fixed=fixed, init=init, estimator=estimator,
-                             prior=prior, ci=ci)  # fmt: skip
+                             prior=prior, ci=ci, se=se)  # fmt: skip
     everything = x if test is None else _concat(x, test)
     fam = families.get(family, **family_options)
     fam.check_shape(x)
@@ -211,6 +215,7 @@ def fit(
         prior=prior,
         test=None if test is None else fam.validate(test),
         ci=ci,
+        se=se,
     )
 
 
@@ -266,12 +271,18 @@ def fit_validated(
     prior: Mapping[str, Any] | None = None,
     test: np.ndarray | None = None,
     ci: str = "wald_transformed",
+    se: str = "observed",
 ) -> Fit:
     """``fit`` for data (and held-out ``test`` data) already checked by ``fam.validate``."""
     if estimator not in ESTIMATORS:
         raise ConfigError(f"estimator={estimator!r}: choose one of {', '.join(ESTIMATORS)}")
+    if ci == "bootstrap":
+        raise ConfigError("ci='bootstrap' refits replicates: use runner.fit (runner.stats.api), "
+                          "or attach runner.stats.bootstrap to this fit")  # fmt: skip
     if ci not in intervals.METHODS:
         raise ConfigError(f"ci={ci!r}: choose one of {', '.join(intervals.METHODS)}")
+    if se not in SE_SOURCES:
+        raise ConfigError(f"se={se!r}: choose one of {', '.join(SE_SOURCES)}")
     started = time.perf_counter()
     opt = optimizers.get(optimizer, **dict(optimizer_options or {}))
     fixed_theta = fam.check_theta_subset(fixed or {}, "model.fixed") if fixed else {}
@@ -335,7 +346,7 @@ def fit_validated(
         )
     try:
         result = _assemble(fam, problem, theta, outcome, truth_theta, started,
-                           transformed=ci != "wald")  # fmt: skip
+                           transformed=ci != "wald", se=se, data=data)  # fmt: skip
     except DataError as exc:
         raise DataError(_too_large(data) or str(exc)) from None
     if ci == "profile":
@@ -503,7 +514,11 @@ def _prefer_exact_boundary(problem, outcome):
     return outcome
 
 
-def _assemble(fam, problem, theta, outcome, truth, started, transformed: bool = True) -> Fit:
+SE_SOURCES = ("observed", "expected", "sandwich")
+
+
+def _assemble(fam, problem, theta, outcome, truth, started, transformed: bool = True,
+              se: str = "observed", data: Any = None) -> Fit:  # fmt: skip
     notes: list[str] = []
     with np.errstate(all="ignore"):
         loglik = float(fam.loglik(problem.stats, theta))
@@ -549,8 +564,10 @@ def _assemble(fam, problem, theta, outcome, truth, started, transformed: bool = 
     cov = None
     if not on_boundary and np.isfinite(loglik) and se_problem.dim > 0:
         with np.errstate(all="ignore"):  # extreme data: checked just below, not warned
-            if fam.se_source == "expected":
+            if fam.se_source == "expected" or se == "expected":
                 cov, why = _expected_covariance(fam, se_problem, theta)
+            elif se == "sandwich":
+                cov, why = _sandwich(fam, se_problem, data, theta)
             else:
                 cov, why = _covariance(se_problem, theta)
         if cov is not None and not np.all(np.isfinite(cov)):
@@ -671,14 +688,31 @@ def _covariance(problem: LikelihoodProblem, theta: Theta) -> tuple[np.ndarray | 
     return jac @ cov_z @ jac.T, ""
 
 
+def _sandwich(fam, problem, data, theta) -> tuple[np.ndarray | None, str]:
+    """The Huber-White covariance H^-1 B H^-1 (right when the model is wrong)."""
+    from runner.stats.sandwich import sandwich_covariance
+
+    try:
+        cov = sandwich_covariance(fam, data, theta, problem.fixed or None)
+    except DataError as exc:
+        return None, f"no sandwich standard errors: {exc}"
+    return cov, ("standard errors: sandwich (Huber-White, HC0): H^-1 B H^-1, valid when the "
+                 "family is not the data's law")  # fmt: skip
+
+
 def _expected_covariance(fam, problem, theta) -> tuple[np.ndarray | None, str]:
     """Inverse of n times the expected information, for families whose log-likelihood is
-    not twice differentiable at the MLE (laplace: |x - mu|)."""
+    not twice differentiable at the MLE (laplace: |x - mu|), or when asked for."""
     info = fam.fisher_information(theta)
+    if info is None:
+        raise ConfigError(f"{fam.name} has no closed-form expected information: use "
+                          "inference.se=observed (the default) or sandwich")  # fmt: skip
     names = fam.param_names
     keep = [names.index(p.name) for p in problem.free]
     sub = problem.n * np.asarray(info)[np.ix_(keep, keep)]
+    why = ("because the log-likelihood is not twice differentiable at the estimate"
+           if fam.se_source == "expected" else "as asked (inference.se=expected)")  # fmt: skip
     return np.linalg.inv(sub), (
-        f"{fam.name}: standard errors from the expected (Fisher) information, because the "
-        "log-likelihood is not twice differentiable at the estimate"
+        f"{fam.name}: standard errors from the expected (Fisher) information at the estimate, "
+        + why
     )

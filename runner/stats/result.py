@@ -24,6 +24,7 @@ class ParamEstimate:
     se: float | None = None
     ci: tuple[float, float] | None = None
     ci_method: str | None = None  # "wald (log scale)", "wald", "profile", "bootstrap (BCa)"
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # by method
     truth: float | None = None
     fixed: bool = False
     on_boundary: bool = False
@@ -41,6 +42,8 @@ class ParamEstimate:
             "fixed": self.fixed,
             "on_boundary": self.on_boundary,
         }
+        if self.intervals:  # every method computed, the chosen one is "ci"
+            record["intervals"] = {k: _pair(v) for k, v in self.intervals.items()}
         if self.map is not None:
             record.update(
                 map=_num(self.map),
@@ -177,6 +180,8 @@ class Fit:
             lines.append(f"prior {self.posterior.prior} -> posterior {self.posterior.posterior}")
         for label, h in self.heldout.items():
             lines.append(f"held-out mean log-likelihood ({label}, n = {h.n:,}): {h.describe()}")
+        if self.gof:
+            lines.append(_gof_line(self.gof))
         if not self.converged:
             lines.append(f"optimizer message: {self.message}")
         lines.extend(f"note: {note}" for note in self.notes)
@@ -200,6 +205,30 @@ def _g(x: float | None, digits: int = 6) -> str:
     if not math.isfinite(x):
         return str(x)
     return f"{x:.{digits}g}" if abs(x) < 1e6 else f"{x:.{digits - 1}e}"
+
+
+GOF_NAMES = {"ks": "KS", "cvm": "CvM", "ad": "AD", "chi2": "chi-squared"}
+
+
+def _gof_line(gof: dict[str, Any]) -> str:
+    """``goodness of fit: KS 0.084 (p 0.68), CvM 0.034 (p 0.8), AD 0.263 (p 0.71)``."""
+    parts = []
+    for key, label in GOF_NAMES.items():
+        if gof.get(key) is None:
+            continue
+        extra = []
+        if key == "chi2" and gof.get("chi2_df") is not None:
+            extra.append(f"df {gof['chi2_df']}")
+        if gof.get(f"{key}_pvalue") is not None:
+            extra.append(f"p {gof[f'{key}_pvalue']:.3g}")
+        elif key == "chi2" and gof.get("chi2_pvalue_asymptotic") is not None:
+            extra.append(f"asymptotic p {gof['chi2_pvalue_asymptotic']:.3g}")
+        parts.append(f"{label} {gof[key]:.4g}" + (f" ({', '.join(extra)})" if extra else ""))
+    if not parts:
+        return ""
+    how = (f"; p by parametric bootstrap with refits ({gof['gof_replicates']:,})"
+           if gof.get("gof_replicates") else "; inference.gof_replicates=200 adds p-values")
+    return "goodness of fit: " + ", ".join(parts) + how
 
 
 def _formatter(e: ParamEstimate):

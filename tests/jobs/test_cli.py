@@ -452,7 +452,7 @@ def test_plots_true_draws_figures_without_tracking(runs):
     run = runs["plots_true"]
     succeeded(run)
     pngs = sorted(p.name for p in run_folder(run).glob("*.png"))
-    assert pngs == ["density.png", "likelihood.png"]
+    assert pngs == ["density.png", "diagnostics.png", "likelihood.png"]
     assert all(p.read_bytes()[:8] == PNG for p in run_folder(run).glob("*.png"))
 
 
@@ -461,7 +461,7 @@ def test_plots_auto_draws_for_tracked_runs_only(runs):
     succeeded(tracked)
     succeeded(untracked)
     assert sorted(p.name for p in run_folder(tracked).glob("*.png")) == [
-        "density.png", "likelihood.png"]  # fmt: skip
+        "density.png", "diagnostics.png", "likelihood.png"]  # fmt: skip
     assert list(run_folder(untracked).glob("*.png")) == []
 
 

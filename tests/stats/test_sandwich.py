@@ -13,7 +13,8 @@ from runner.stats.batch import fit_batch, wald_covers
 from runner.stats.estimate import fit
 from runner.stats.families import get
 from runner.stats.pseudo_true import pseudo_true
-from runner.stats.sandwich import sandwich_covariance, sandwich_se_batch
+from runner.stats.sandwich import sandwich_covariance
+from runner.stats.sandwich_batch import sandwich_se_batch
 
 # Rounding only: closed forms against the same sums computed another way.
 EXACT = 1e-12
