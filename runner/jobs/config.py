@@ -127,6 +127,10 @@ class StudyConfig:
     fixed: dict[str, Any] = field(default_factory=dict)  # study=rank: held in every candidate
     show: int = 3  # study=rank: how many of the best the figure overlays
     jobs: Optional[int] = None  # study=rank: processes fitting candidates (null: every core)
+    # study=convergence: coverage and width of each 95% interval method against n
+    intervals: list[str] = field(default_factory=list)  # wald, wald_transformed, profile, bootstrap
+    interval_subset: int = 200  # replicates per size for profile and bootstrap intervals
+    bootstrap_replicates: int = 200  # refits per bootstrap interval in the study
 
 
 @dataclass

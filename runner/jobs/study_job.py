@@ -41,6 +41,7 @@ FILES = {
     "draws": "convergence.csv",
     "summary": "convergence_summary.csv",
     "stream": "stream.csv",
+    "intervals": "convergence_intervals.csv",
     "record": "study.json",
 }
 
@@ -104,11 +105,28 @@ def _study(spec: RunnerConfig, run_dir: Path, echo: Callable[[str], Any]) -> _Do
     else:
         result = subsample_study(family, inputs.x, study)
     study = StudySpec(**{**study.__dict__, "sizes": result.sizes})  # subsampling drops sizes >= N
+    if spec.study.intervals:
+        result.intervals = _interval_coverage(spec, family, inputs.truth, study)
     save_study(spec, run_dir, family.name, result, study)
     table = describe(family.name, result, study, regular=family.se_source != "none")
     echo(table)
     echo(f"\nsaved: {run_dir}")
     return _Done(result, study, inputs, table)
+
+
+def _interval_coverage(spec: RunnerConfig, family, truth, study: StudySpec):
+    """Each interval method's coverage and width against n (interval_coverage)."""
+    from runner.stats.interval_coverage import CoverageSpec, interval_coverage
+
+    if spec.data.source != "synthetic" or isinstance(family, Censored):
+        raise ConfigError("study.intervals measures coverage of a known truth: it needs "
+                          "synthetic draws without censoring")  # fmt: skip
+    if spec.estimator.name != "mle":
+        raise ConfigError("study.intervals are the MLE's intervals: use estimator=mle")
+    coverage = CoverageSpec(spec.study.intervals, study.sizes, study.replicates,
+                            spec.study.interval_subset, spec.study.bootstrap_replicates,
+                            spec.seed, study.max_memory_mb)  # fmt: skip
+    return interval_coverage(family, truth, coverage)
 
 
 def study_data(spec: RunnerConfig, done: _Done) -> DataRecord:
@@ -139,6 +157,8 @@ def save_study(
     run_dir.mkdir(parents=True, exist_ok=True)
     result.draws.to_csv(run_dir / FILES["draws"], index=False)
     result.summary.to_csv(run_dir / FILES["summary"], index=False)
+    if result.intervals is not None:
+        result.intervals.to_csv(run_dir / FILES["intervals"], index=False)
     if result.stream is not None:
         result.stream.to_csv(run_dir / FILES["stream"], index=False)
     record = {
@@ -157,6 +177,7 @@ def save_study(
         "unavailable": result.unavailable,
         "no_mle": {str(size): why for size, why in result.no_mle.items()},
         "notes": result.notes,
+        **({"intervals": _records(result.intervals)} if result.intervals is not None else {}),
     }
     write_json(run_dir / FILES["record"], record, allow_nan=True)  # as pandas wrote it
     if wants_plots(config):
@@ -170,6 +191,11 @@ def save_study(
         if result.stream is not None:
             plots.stream_plot(result.stream, run_dir / "stream.png",
                               f"{model}: running estimate along one sample", against)  # fmt: skip
+        if result.intervals is not None:
+            from runner.io.coverage_figure import coverage_figure
+
+            coverage_figure(result.intervals, run_dir / "convergence_intervals.png",
+                            f"{model}: 95% interval coverage against n")  # fmt: skip
 
 
 def study_metrics(result: StudyResult) -> dict[str, float]:
@@ -200,6 +226,13 @@ def study_steps(result: StudyResult) -> list[tuple[str, float, int]]:
                 value = float(np.sqrt(value)) if value >= 0 else float("nan")
             if np.isfinite(value):
                 steps.append((f"{quantity}/{name}", value, int(row["size"])))
+    if result.intervals is not None:  # coverage.<method>/<parameter>, width.<method>/...
+        for _, row in result.intervals.iterrows():
+            for quantity, column in (("coverage", "coverage"), ("width", "mean_width")):
+                value = float(row[column])
+                if np.isfinite(value):
+                    steps.append((f"{quantity}.{row['method']}/{row['parameter']}", value,
+                                  int(row["size"])))  # fmt: skip
     return steps
 
 
@@ -229,7 +262,29 @@ def describe(model: str, result: StudyResult, spec: StudySpec, regular: bool = T
     lines += [_wrap(f"note: {note}", "") for note in [*result.notes, *shared]]
     for table, notes in blocks:
         lines += ["", *table, *(_wrap(note, "  ") for note in notes if note not in shared)]
+    if result.intervals is not None:
+        lines += ["", *_interval_block(result.intervals)]
     return "\n".join(lines)
+
+
+def _interval_block(table) -> list[str]:
+    """Coverage ± MCSE and mean width per size and method, one block per parameter."""
+    lines = ["95% interval coverage (own replicates; a missing interval counts as a miss)"]
+    for name, rows in table.groupby("parameter", sort=False):
+        methods = list(dict.fromkeys(rows["method"]))
+        lines.append(f"  {name}: " + "   ".join(
+            f"{m} ({int(rows[rows['method'] == m]['replicates'].iloc[0]):,} reps)"
+            for m in methods))  # fmt: skip
+        header = f"{'n':>10}" + "".join(f"  {m[:20]:>22}" for m in methods)
+        lines.append(header)
+        for size, at in rows.groupby("size"):
+            cells = []
+            for m in methods:
+                r = at[at["method"] == m].iloc[0]
+                cover = f"{r['coverage']:.3f}±{r['coverage_mcse']:.3f}"
+                cells.append(f"{cover} w {r['mean_width']:.3g}")
+            lines.append(f"{int(size):>10,}" + "".join(f"  {c:>22}" for c in cells))
+    return lines
 
 
 def _block(result: StudyResult, estimator: str, name: str, rows, against: str,

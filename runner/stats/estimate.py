@@ -373,8 +373,6 @@ def _add_profile_intervals(result: Fit, fam: Family, data: np.ndarray, fixed: Th
             vectors.extend(p.component_names())
             continue
         e = result.estimate(p.name)
-        if e.on_boundary:
-            continue
         others = {k: v for k, v in result.params.items() if k != p.name and k not in fixed}
         scale = intervals.scales(p.constraint, 1)[0]
 

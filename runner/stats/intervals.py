@@ -112,7 +112,10 @@ def profile_interval(profile: Callable[[float], float], estimate: float, loglik:
     from scipy.optimize import brentq
 
     cut = loglik - stats.chi2.ppf(level, 1) / 2
-    centre = float(scale.forward(estimate))
+    with np.errstate(divide="ignore"):
+        centre = float(scale.forward(estimate))
+    if not np.isfinite(centre):  # an estimate on the space's edge: that end is the edge
+        return _one_sided(profile, estimate, cut, scale, centre)
     step0 = se_scale if se_scale and np.isfinite(se_scale) and se_scale > 0 else 1.0
 
     def excess(u: float) -> float:
@@ -150,3 +153,35 @@ def profile_interval(profile: Callable[[float], float], estimate: float, loglik:
                       rtol=1e-12, maxiter=200)  # fmt: skip
         ends.append(float(scale.inverse(root)))
     return (min(ends), max(ends)), notes
+
+
+EDGE_START = 30.0  # an estimate on the edge: the other end is searched from 30 units in
+
+
+def _one_sided(profile, estimate: float, cut: float, scale: Scale, centre: float
+               ) -> tuple[tuple[float, float], list[str]]:  # fmt: skip
+    """The likelihood-ratio interval of an estimate on the edge of the space (a p of 0):
+    ``[edge, v]`` with ``v`` where the profile falls to the cut, scanned inward on the
+    unconstrained scale from ``EDGE_START`` units off the edge, one unit a step."""
+    from scipy.optimize import brentq
+
+    inward = -np.sign(centre)
+
+    def excess(u: float) -> float:
+        with np.errstate(all="ignore"):
+            value = profile(float(scale.inverse(u)))
+        return value - cut if np.isfinite(value) else -1e300
+
+    previous = -inward * EDGE_START
+    if excess(previous) < 0:  # too far in already: the interval is narrower than that
+        return (estimate, estimate), ["the profile falls to the cut at the edge itself"]
+    for k in range(1, 2 * int(EDGE_START) + 1):
+        u = -inward * EDGE_START + inward * k
+        if excess(u) < 0:
+            root = brentq(excess, previous, u, xtol=1e-12, rtol=1e-12, maxiter=200)
+            end = float(scale.inverse(root))
+            return (min(estimate, end), max(estimate, end)), []
+        previous = u
+    edge = float(scale.inverse(inward * np.inf))
+    return (min(estimate, edge), max(estimate, edge)), [
+        "the profile stays above the cut across the space: open-ended"]  # fmt: skip

@@ -73,6 +73,8 @@ class StudyResult:
     unavailable: dict[str, dict[str, str]] = field(default_factory=dict)
     # Per size with replicates that have no MLE: an example of why (the family's words).
     no_mle: dict[int, str] = field(default_factory=dict)
+    # pandas.DataFrame per size, parameter and interval method: coverage, its MCSE, width
+    intervals: Any = None
 
 
 DEFAULT_SIZES = {"start": 10, "stop": 10_000, "num": 10}

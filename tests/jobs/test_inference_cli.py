@@ -20,6 +20,9 @@ CASES = {
                   "plots=true"],
     "sandwich": ["model=gamma", "n=500", "inference.se=sandwich", "tracking=none"],
     "bad_ci": ["model=gamma", "inference.ci=exact", "tracking=none"],
+    "coverage": ["model=exponential", "study=convergence", "study.sizes=[10,40]",
+                 "study.replicates=400", "study.intervals=[wald,wald_transformed,profile]",
+                 "study.interval_subset=100"],
 }  # fmt: skip
 
 
@@ -103,3 +106,27 @@ def test_an_unknown_interval_method_is_one_line(runs):
     assert proc.returncode == 1
     assert proc.stderr.strip() == ("error: inference.ci = 'exact': choose one of "
                                    "wald_transformed, wald, profile, bootstrap")  # fmt: skip
+
+
+def test_a_study_measures_each_interval_method_against_n(runs):
+    from mlflow.tracking import MlflowClient
+
+    cwd, proc = runs["coverage"]
+    assert proc.returncode == 0, proc.stderr
+    (folder,) = [p.parent for p in cwd.glob("outputs/runs/*/*/study.json")]
+    table = pd.read_csv(folder / "convergence_intervals.csv")
+    assert set(zip(table["size"], table["method"], strict=True)) == {
+        (n, m) for n in (10, 40) for m in ("wald", "wald_transformed", "profile")
+    }
+    assert set(table.loc[table["method"] == "profile", "replicates"]) == {100}
+    assert ((table["coverage"] > 0.8) & (table["coverage"] <= 1)).all()
+    record = json.loads((folder / "study.json").read_text())
+    assert len(record["intervals"]) == 6
+    assert (folder / "convergence_intervals.png").is_file()
+    assert "95% interval coverage" in proc.stdout
+    client = MlflowClient(tracking_uri=f"sqlite:///{cwd / 'outputs' / 'mlflow.db'}")
+    (logged,) = client.search_runs([client.get_experiment_by_name("mle-runner").experiment_id])
+    history = client.get_metric_history(logged.info.run_id, "coverage.profile/rate")
+    assert sorted(m.step for m in history) == [10, 40]
+    row = table[(table["method"] == "profile") & (table["size"] == 40)].iloc[0]
+    assert {m.step: m.value for m in history}[40] == pytest.approx(row["coverage"])
