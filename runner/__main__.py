@@ -16,7 +16,7 @@ from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from runner.jobs.config import register  # noqa: E402
+from runner.jobs.config import CONFIG_DIR, register  # noqa: E402
 from runner.jobs.folders import planned_run_folder  # noqa: E402
 from runner.jobs.launch import INTERRUPTED, execute  # noqa: E402  (ready before Hydra starts)
 from runner.jobs.outputs import (  # noqa: E402
@@ -28,8 +28,6 @@ from runner.jobs.outputs import (  # noqa: E402
 )
 
 _HERE = Path(__file__).resolve().parent
-# An editable install or a checkout reads the top-level conf/; a wheel ships it in the package.
-CONFIG_DIR = str(_HERE / "conf" if (_HERE / "conf").is_dir() else _HERE.parent / "conf")
 
 register()
 

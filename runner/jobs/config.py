@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -21,6 +22,11 @@ from runner.errors import ConfigError
 
 # OmegaConf reads annotations at runtime and does not understand ``X | None`` on 3.10.
 # ruff: noqa: UP045
+
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+# An editable install or a checkout reads the top-level conf/; a wheel ships it in the package.
+CONFIG_DIR = str(_PACKAGE / "conf" if (_PACKAGE / "conf").is_dir() else _PACKAGE.parent / "conf")
 
 
 @dataclass
@@ -131,6 +137,9 @@ class StudyConfig:
     intervals: list[str] = field(default_factory=list)  # wald, wald_transformed, profile, bootstrap
     interval_subset: int = 200  # replicates per size for profile and bootstrap intervals
     bootstrap_replicates: int = 200  # refits per bootstrap interval in the study
+    # study=convergence with the wrong model: draw from truth_model, fit model
+    truth_model: Optional[str] = None  # e.g. lognormal (its truth: truth_params or its conf)
+    truth_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

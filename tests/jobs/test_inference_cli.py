@@ -20,6 +20,8 @@ CASES = {
                   "plots=true"],
     "sandwich": ["model=gamma", "n=500", "inference.se=sandwich", "tracking=none"],
     "bad_ci": ["model=gamma", "inference.ci=exact", "tracking=none"],
+    "misspecified": ["model=gamma", "study=convergence", "study.truth_model=lognormal",
+                     "study.sizes=[200,2000]", "study.replicates=200", "tracking=none"],
     "coverage": ["model=exponential", "study=convergence", "study.sizes=[10,40]",
                  "study.replicates=400", "study.intervals=[wald,wald_transformed,profile]",
                  "study.interval_subset=100"],
@@ -130,3 +132,17 @@ def test_a_study_measures_each_interval_method_against_n(runs):
     assert sorted(m.step for m in history) == [10, 40]
     row = table[(table["method"] == "profile") & (table["size"] == 40)].iloc[0]
     assert {m.step: m.value for m in history}[40] == pytest.approx(row["coverage"])
+
+
+def test_a_misspecified_study_from_the_command_line(runs):
+    cwd, proc = runs["misspecified"]
+    assert proc.returncode == 0, proc.stderr
+    (folder,) = [p.parent for p in cwd.glob("outputs/runs/*/*/study.json")]
+    record = json.loads((folder / "study.json").read_text())
+    assert record["mode"] == "misspecified"
+    # conf/model/lognormal.yaml's truth (mu 0, sigma 0.5): the gamma keeps its mean
+    truth = record["truth"]
+    assert truth["shape"] / truth["rate"] == pytest.approx(np.exp(0.125), rel=1e-8)
+    methods = {r["method"] for r in record["intervals"]}
+    assert methods == {"wald (observed information)", "wald (sandwich)"}
+    assert "errors against the pseudo-true value" in proc.stdout
