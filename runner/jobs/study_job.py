@@ -313,8 +313,7 @@ def _interval_block(table) -> list[str]:
         lines.append(f"  {name}: " + "   ".join(
             f"{m} ({int(rows[rows['method'] == m]['replicates'].iloc[0]):,} reps)"
             for m in methods))  # fmt: skip
-        header = f"{'n':>10}" + "".join(f"  {m[:28]:>28}" for m in methods)
-        lines.append(header)
+        grid = []
         for size, at in rows.groupby("size"):
             cells = []
             for m in methods:
@@ -322,7 +321,13 @@ def _interval_block(table) -> list[str]:
                 cover = f"{r['coverage']:.3f}±{r['coverage_mcse']:.3f}"
                 width = f" w {r['mean_width']:.3g}" if np.isfinite(r["mean_width"]) else ""
                 cells.append(cover + width)
-            lines.append(f"{int(size):>10,}" + "".join(f"  {c:>28}" for c in cells))
+            grid.append((int(size), cells))
+        widths = [max(len(m), *(len(c[j]) for _, c in grid)) for j, m in enumerate(methods)]
+        lines.append(f"{'n':>10}" + "".join(f"  {m:>{w}}" for m, w in zip(methods, widths,
+                                                                           strict=True)))
+        for size, cells in grid:
+            lines.append(f"{size:>10,}" + "".join(f"  {c:>{w}}" for c, w in zip(cells, widths,
+                                                                                strict=True)))
     return lines
 
 
