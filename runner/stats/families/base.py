@@ -205,6 +205,13 @@ class Family(ABC):
     def reduce(self, x: np.ndarray) -> Stats:
         """Sufficient statistics along the last axis (always including ``n``)."""
 
+    def merge(self, a: Stats, b: Stats) -> Stats | None:
+        """The statistics of two samples together, from each one's ``reduce`` (1-D data):
+        ``merge(reduce(x1), reduce(x2)) == reduce(concat([x1, x2]))`` up to rounding. None
+        where the statistics do not merge (a family that keeps raw values or a median):
+        chunked data are then fitted by one pass per likelihood evaluation."""
+        return None
+
     def sample_stats(
         self, theta: Theta, size: int, replicates: int, rng: np.random.Generator
     ) -> Stats | None:

@@ -47,6 +47,15 @@ def _no_spread(m2, n, mean, squared: bool = False) -> bool:
     return bool(spread <= (16 * np.finfo(float).eps * np.abs(mean)) ** 2)
 
 
+def merge_moments(a, b):
+    """Gaussian moments (n, mean, m2) of two samples together (Chan, Golub and LeVeque's
+    pairwise update: no sums of squares that cancel)."""
+    n = a["n"] + b["n"]
+    delta = b["mean"] - a["mean"]
+    mean = a["mean"] + delta * (b["n"] / n)
+    return {"n": n, "mean": mean, "m2": a["m2"] + b["m2"] + delta * delta * (a["n"] * b["n"] / n)}
+
+
 class Gaussian(Family):
     name = "gaussian"
     parameterization = "mu = mean, sigma = standard deviation (MLE of sigma^2 divides by n)"
@@ -71,6 +80,9 @@ class Gaussian(Family):
         dev = x - mean[..., None] if x.ndim > 1 else x - mean
         m2 = np.einsum("...i,...i->...", dev, dev)
         return {"n": n, "mean": mean, "m2": m2}
+
+    def merge(self, a, b):
+        return merge_moments(a, b)
 
     def sample_stats(self, theta, size, replicates, rng):
         # mean ~ N(mu, sigma^2 / n) and m2 ~ sigma^2 chi2(n - 1), independent.
@@ -164,6 +176,9 @@ class Exponential(Family):
     def reduce(self, x):
         return {"n": x.shape[-1], "total": x.sum(axis=-1)}
 
+    def merge(self, a, b):
+        return {"n": a["n"] + b["n"], "total": a["total"] + b["total"]}
+
     def prefix_stats(self, x, ends):
         return {"n": np.asarray(ends), "total": cumulative(x, ends)}
 
@@ -220,6 +235,9 @@ class Gamma(Family):
     def reduce(self, x):
         log_total, _ = chunked_sums(np.log, x)
         return {"n": x.shape[-1], "total": x.sum(axis=-1), "log_total": log_total}
+
+    def merge(self, a, b):
+        return {key: a[key] + b[key] for key in ("n", "total", "log_total")}
 
     def prefix_stats(self, x, ends):
         return {
@@ -303,6 +321,9 @@ class Lognormal(Family):
         stats["log_total"] = logs.sum(axis=-1)
         return stats
 
+    def merge(self, a, b):
+        return {**merge_moments(a, b), "log_total": a["log_total"] + b["log_total"]}
+
     def sample_stats(self, theta, size, replicates, rng):
         stats = Gaussian().sample_stats(theta, size, replicates, rng)
         stats["log_total"] = size * stats["mean"]
@@ -362,6 +383,17 @@ class Beta(Family):
             "mean_square": mean**2 + part.var(axis=-1),
             "log_total": chunked_sums(np.log, x)[0],
             "log1m_total": chunked_sums(lambda v: np.log1p(-v), x)[0],
+        }
+
+    def merge(self, a, b):
+        n = a["n"] + b["n"]
+        share = b["n"] / n
+        return {
+            "n": n,
+            "mean": a["mean"] + (b["mean"] - a["mean"]) * share,
+            "mean_square": a["mean_square"] + (b["mean_square"] - a["mean_square"]) * share,
+            "log_total": a["log_total"] + b["log_total"],
+            "log1m_total": a["log1m_total"] + b["log1m_total"],
         }
 
     def prefix_stats(self, x, ends):
@@ -654,6 +686,10 @@ class Uniform(Family):
 
     def reduce(self, x):
         return {"n": x.shape[-1], "min": x.min(axis=-1), "max": x.max(axis=-1)}
+
+    def merge(self, a, b):
+        return {"n": a["n"] + b["n"], "min": min(a["min"], b["min"]),
+                "max": max(a["max"], b["max"])}  # fmt: skip
 
     def loglik(self, stats, theta):
         low, high, n = theta["low"], theta["high"], stats["n"]

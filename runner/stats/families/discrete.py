@@ -46,6 +46,9 @@ class Bernoulli(Family):
     def reduce(self, x):
         return {"n": x.shape[-1], "successes": x.sum(axis=-1)}
 
+    def merge(self, a, b):
+        return {"n": a["n"] + b["n"], "successes": a["successes"] + b["successes"]}
+
     def prefix_stats(self, x, ends):
         return {"n": np.asarray(ends), "successes": cumulative(x, ends)}
 
@@ -120,6 +123,9 @@ class Binomial(Family):
             "log_choose": log_choose.sum(axis=-1),
         }
 
+    def merge(self, a, b):
+        return {key: a[key] + b[key] for key in ("n", "successes", "log_choose")}
+
     def sample_stats(self, theta, size, replicates, rng):
         successes = rng.binomial(size * self.trials, theta["p"], replicates).astype(float)
         return {"n": size, "successes": successes, "log_choose": 0.0}
@@ -190,6 +196,9 @@ class Poisson(Family):
             "total": x.sum(axis=-1),
             "log_factorials": special.gammaln(x + 1).sum(axis=-1),
         }
+
+    def merge(self, a, b):
+        return {key: a[key] + b[key] for key in ("n", "total", "log_factorials")}
 
     def prefix_stats(self, x, ends):
         return {
@@ -326,6 +335,9 @@ class Categorical(Family):
             counts = (x[..., None] == np.arange(k)).sum(axis=-2).astype(float)
         return {"n": x.shape[-1], "counts": counts}
 
+    def merge(self, a, b):
+        return {"n": a["n"] + b["n"], "counts": a["counts"] + b["counts"]}
+
     def sample_stats(self, theta, size, replicates, rng):
         counts = rng.multinomial(size, theta["p"], replicates).astype(float)
         return {"n": size, "counts": counts}
@@ -409,6 +421,9 @@ class Geometric(Family):
     def reduce(self, x):
         return {"n": x.shape[-1], "total": x.sum(axis=-1)}
 
+    def merge(self, a, b):
+        return {"n": a["n"] + b["n"], "total": a["total"] + b["total"]}
+
     def prefix_stats(self, x, ends):
         return {"n": np.asarray(ends), "total": cumulative(x, ends)}
 
@@ -489,6 +504,22 @@ class NegativeBinomial(Family):
             "mean": x.mean(axis=-1),
             "mean_square": (x * x).mean(axis=-1),
             "log_factorials": special.gammaln(x + 1).sum(axis=-1),
+        }
+
+    def merge(self, a, b):
+        # the tallies of distinct values join; the sums add
+        values, where = np.unique(np.concatenate([a["values"], b["values"]]),
+                                  return_inverse=True)  # fmt: skip
+        weights = np.bincount(where, np.concatenate([a["weights"], b["weights"]]))
+        n, total = a["n"] + b["n"], a["total"] + b["total"]
+        return {
+            "n": n,
+            "values": values,
+            "weights": weights,
+            "total": total,
+            "mean": total / n,
+            "mean_square": float((values * values) @ weights) / n,
+            "log_factorials": a["log_factorials"] + b["log_factorials"],
         }
 
     def _sum(self, stats, terms):
