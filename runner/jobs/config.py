@@ -173,6 +173,9 @@ class RunnerConfig:
     n: int = 1000
     seed: int = 0
     plots: Any = "auto"  # true | false | auto (drawn when the run is tracked)
+    # -m sweeps: true re-runs the sweep in hydra.sweep.dir, skipping its FINISHED jobs;
+    # latest finds the newest sweep with the same overrides (runner/jobs/resume.py)
+    resume: Any = False
 
 
 def register() -> None:
@@ -234,6 +237,9 @@ def wants_plots(spec: RunnerConfig) -> bool:
     return spec.plots is True or (spec.plots == "auto" and bool(spec.tracking.enabled))
 
 
+RESUME_CHOICES = (True, False, "latest")
+
+
 def check(cfg: RunnerConfig) -> None:
     """Range checks the types cannot express; each names the key and what it expects."""
     if cfg.n < 1:
@@ -244,6 +250,8 @@ def check(cfg: RunnerConfig) -> None:
         raise ConfigError(f"optimizer.tol = {cfg.optimizer.tol}: expected a number > 0")
     if cfg.plots not in (True, False, "auto"):
         raise ConfigError(f"plots = {cfg.plots!r}: expected true, false or auto")
+    if cfg.resume not in RESUME_CHOICES:
+        raise ConfigError(f"resume = {cfg.resume!r}: expected true, false or latest")
     from runner.stats.study import check_replicates  # here: --help needs no scipy
 
     check_replicates(cfg.study.replicates)
