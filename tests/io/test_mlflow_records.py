@@ -161,6 +161,7 @@ def test_single_fit_records(job):
         "tracking.experiment": done.experiment, "tracking.required": "True",
         "estimator.name": "mle", "study.name": "single", "study.replicates": "1000",
         "study.stream": "True", "study.slope_from": "100", "study.max_memory_mb": "512.0",
+        "study.interval_subset": "200", "study.bootstrap_replicates": "200",
         "n": "1000", "seed": "0", "plots": "False", "inference.ci": "wald_transformed",
         "inference.se": "observed", "inference.bootstrap.kind": "parametric",
         "inference.bootstrap.replicates": "1000", "inference.gof_replicates": "0",
