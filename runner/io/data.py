@@ -75,6 +75,10 @@ def load(
         if not path:
             raise ConfigError("data=npy needs data.path=FILE.npy")
         return npy(path, dropna)
+    if source == "parquet":  # chunks, not one array: runner.io.parquet_data reads them
+        raise ConfigError(f"data.source {source!r} is read in chunks, by "
+                          "runner.io.parquet_data.parquet(path, column, family); load() reads "
+                          f"{', '.join(SOURCES[:-1])} into memory")  # fmt: skip
     raise ConfigError(f"unknown data.source {source!r}; choose one of: {', '.join(SOURCES)}")
 
 
@@ -371,7 +375,7 @@ def _narrow(values: np.ndarray) -> np.ndarray:
         return values
 
 
-SOURCES = ("synthetic", "csv", "inline", "counts", "npy")
+SOURCES = ("synthetic", "csv", "inline", "counts", "npy", "parquet")
 
 
 def fingerprint(x: np.ndarray) -> str:

@@ -66,7 +66,8 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    """Where the sample comes from: ``synthetic``, ``csv`` or ``inline``."""
+    """Where the sample comes from: ``synthetic``, ``csv``, ``inline``, ``counts``, ``npy``
+    or ``parquet``."""
 
     source: str = "synthetic"
     path: Optional[str] = None
@@ -85,6 +86,11 @@ class DataConfig:
     time: Optional[str] = None  # data.time=T data.event=E (1 seen, 0 right-censored)
     event: Optional[str] = None
     censor: CensorConfig = field(default_factory=CensorConfig)  # synthetic draws
+    # Data beyond memory: data=parquet, or data=csv read in pieces of chunk_rows rows;
+    # engine=dask maps the fit over a Dask cluster's partitions (scheduler: its address).
+    chunk_rows: Optional[int] = None
+    engine: str = "local"  # local | dask
+    scheduler: Optional[str] = None
 
 
 @dataclass

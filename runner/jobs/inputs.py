@@ -45,6 +45,8 @@ def load_inputs(spec: RunnerConfig) -> Inputs:
         truth = family.check_theta(model.truth, "model.truth")
     if _censored(spec):
         return _censored_inputs(spec, family, truth)
+    if _chunked(spec):
+        return _chunked_inputs(spec, family, truth)
     sample = data.load(
         source.source,
         family=family,
@@ -81,6 +83,53 @@ def load_inputs(spec: RunnerConfig) -> Inputs:
             )
         x, test = x[keep], x[out]  # observations are along the first axis here
     return Inputs(family, truth, sample, x, test)
+
+
+def _chunked(spec: RunnerConfig) -> bool:
+    """Data read in chunks: data=parquet, data=csv with data.chunk_rows, data.engine=dask."""
+    source = spec.data
+    return source.source == "parquet" or bool(source.chunk_rows) or source.engine != "local"
+
+
+def _chunked_inputs(spec: RunnerConfig, family: Family, truth) -> Inputs:
+    """A column larger than memory: the family reads it in chunks (one merged pass where
+    its statistics merge, else a pass per optimizer step); see runner.stats.chunked."""
+    from runner.stats.chunked import chunked
+
+    source = spec.data
+    if source.engine not in ("local", "dask"):
+        raise ConfigError(f"data.engine = {source.engine!r}: choose local or dask")
+    allowed = ("parquet",) if source.engine == "dask" else ("parquet", "csv")
+    if source.source not in allowed:
+        raise ConfigError(
+            "data read in chunks come from data=parquet (engine local or dask) or data=csv "
+            f"with data.chunk_rows; not data={source.source}"
+        )
+    if not source.path:
+        raise ConfigError(f"data={source.source} needs data.path=FILE (and data.column=NAME)")
+    if source.columns or family.multivariate:
+        raise ConfigError("data read in chunks hold one column (data.column), for a "
+                          "univariate family")  # fmt: skip
+    if source.holdout or source.test_path or source.test_n:
+        raise ConfigError("held-out data are not supported with data read in chunks yet")
+    if source.engine == "dask":
+        from runner.io import dask_data
+
+        chunks = dask_data.parquet(source.path, source.column, family, source.dropna,
+                                   source.scheduler)  # fmt: skip
+        sample = data.Sample(chunks, "parquet", chunks.describe())  # type: ignore[arg-type]
+    elif source.source == "parquet":
+        from runner.io.parquet_data import parquet
+
+        sample = parquet(source.path, source.column, family, source.dropna, source.chunk_rows)
+    else:
+        from runner.io.parquet_data import csv_chunks
+
+        sample = csv_chunks(source.path, source.column, family, source.dropna,
+                            source.chunk_rows, source.sep)  # fmt: skip
+    family, x = chunked(family, sample.values)  # the first pass: every chunk is checked
+    sample.description.update(x.describe())
+    return Inputs(family, truth, sample, x, None)  # type: ignore[arg-type]
 
 
 CENSORING_KEYS = ("left", "right", "time", "event")
