@@ -81,16 +81,21 @@ class ParquetChunks(LocalChunks):
         super().__init__(self._read)
 
     def pieces(self) -> Iterator[tuple[Path, int, Any]]:
-        """(file, first row, pyarrow array) for every piece, in file order."""
+        """(file, first row, pyarrow array) for every piece, in file order. One row group
+        at a time, without pre-buffering: pyarrow's ``pre_buffer`` (its default) caches
+        every requested row group's column chunk, which for a whole file is the file."""
         import pyarrow.parquet as pq
 
         for file in self.files:
             offset = 0
-            reader = pq.ParquetFile(file)
-            for batch in reader.iter_batches(batch_size=self.chunk_rows, columns=[self.column]):
-                array = batch.column(0)
-                yield file, offset, array
-                offset += len(array)
+            reader = pq.ParquetFile(file, pre_buffer=False)
+            for group in range(reader.num_row_groups):
+                batches = reader.iter_batches(batch_size=self.chunk_rows, row_groups=[group],
+                                              columns=[self.column])  # fmt: skip
+                for batch in batches:
+                    array = batch.column(0)
+                    yield file, offset, array
+                    offset += len(array)
 
     def _read(self) -> Iterator[np.ndarray]:
         dropped = 0

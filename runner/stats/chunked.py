@@ -32,8 +32,8 @@ T = TypeVar("T")
 
 # Values of a non-mergeable family kept for its starting point (median, MAD, kurtosis):
 # a strided subsample of every chunk, thinned to stay below this.
-START_SAMPLE = 200_000
-START_PER_CHUNK = 8192
+START_SAMPLE = 100_000
+START_PER_CHUNK = 4096
 
 
 class Chunks(ABC):
@@ -192,12 +192,13 @@ def _first_pass(family: Family, data: Chunks) -> Stats:
 
     def summary(chunk: np.ndarray):
         step = max(1, chunk.size // START_PER_CHUNK)
-        return chunk.size, chunk.min(), chunk.max(), [chunk[::step]]
+        # a copy: a view would keep the chunk (and the reader's buffer under it) alive
+        return chunk.size, chunk.min(), chunk.max(), [chunk[::step].copy()]
 
     def combine(a, b):
         kept = a[3] + b[3]
         if sum(len(k) for k in kept) > 2 * START_SAMPLE:  # thin: every other value
-            kept = [k[::2] for k in kept]
+            kept = [np.concatenate(kept)[::2].copy()]
         return a[0] + b[0], min(a[1], b[1]), max(a[2], b[2]), kept
 
     n, low, high, kept = data.map_reduce(summary, combine)
