@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from runner.jobs.outputs import (
     TRACE_FILE,
     JobOutcome,
     data_record,
+    jsonable,
     track,
     write_json,
     write_trace,
@@ -96,10 +98,11 @@ def save(spec: RunnerConfig, run_dir: Path, inputs: Inputs, fit: Fit, digest: st
          gof: Any = None, boot: Any = None) -> Path:  # fmt: skip
     """Everything the job produced, in its run folder, before any tracking."""
     record = fit.to_dict()
+    record["gof"] = _finite_or_null(jsonable(record.get("gof")))
     record["data"] = {"source": inputs.sample.source, **inputs.sample.description,
                       "sha1": digest}  # fmt: skip
-    if gof is not None:
-        record["goodness_of_fit"] = gof.details()
+    if gof is not None:  # JSON has no infinity: an AD of inf (a uniform's ends) is null
+        record["goodness_of_fit"] = _finite_or_null(jsonable(gof.details()))
     if boot is not None:
         from runner.stats.bootstrap import to_frame
 
@@ -119,6 +122,16 @@ def save(spec: RunnerConfig, run_dir: Path, inputs: Inputs, fit: Fit, digest: st
 
 
 BOOTSTRAP_FILE = "bootstrap.csv"
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_null(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _inference_figures(inputs: Inputs, fit: Fit, run_dir: Path, gof: Any, boot: Any) -> None:
