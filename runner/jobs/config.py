@@ -89,7 +89,7 @@ class DataConfig:
     # Data beyond memory: data=parquet, or data=csv read in pieces of chunk_rows rows;
     # engine=dask maps the fit over a Dask cluster's partitions (scheduler: its address).
     chunk_rows: Optional[int] = None
-    engine: str = "local"  # local | dask
+    engine: Optional[str] = None  # local (null means local) | dask
     scheduler: Optional[str] = None
 
 

@@ -88,7 +88,8 @@ def load_inputs(spec: RunnerConfig) -> Inputs:
 def _chunked(spec: RunnerConfig) -> bool:
     """Data read in chunks: data=parquet, data=csv with data.chunk_rows, data.engine=dask."""
     source = spec.data
-    return source.source == "parquet" or bool(source.chunk_rows) or source.engine != "local"
+    engine = source.engine or "local"
+    return source.source == "parquet" or bool(source.chunk_rows) or engine != "local"
 
 
 def _chunked_inputs(spec: RunnerConfig, family: Family, truth) -> Inputs:
@@ -97,7 +98,7 @@ def _chunked_inputs(spec: RunnerConfig, family: Family, truth) -> Inputs:
     from runner.stats.chunked import chunked
 
     source = spec.data
-    if source.engine not in ("local", "dask"):
+    if (source.engine or "local") not in ("local", "dask"):
         raise ConfigError(f"data.engine = {source.engine!r}: choose local or dask")
     allowed = ("parquet",) if source.engine == "dask" else ("parquet", "csv")
     if source.source not in allowed:
