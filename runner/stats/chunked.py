@@ -148,25 +148,9 @@ def one_blas_thread():
 
 
 def mergeable(family: Family) -> bool:
-    """True if the family's ``merge`` combines two chunks' statistics (probed on two tiny
-    samples from inside its support: families say None when they keep raw values)."""
-    probe = _probe(family)
-    if probe is None:
-        return False
-    with np.errstate(all="ignore"):
-        a, b = family.reduce(probe[:2]), family.reduce(probe[2:])
-        return family.merge(a, b) is not None
-
-
-def _probe(family: Family) -> np.ndarray | None:
-    """Four values in the support (a try of a few candidates)."""
-    for candidate in ([1, 2, 3, 4], [0, 1, 0, 1], [0.2, 0.4, 0.6, 0.8]):
-        x = np.asarray(candidate, dtype=np.int64 if family.interval.integer else float)
-        try:
-            return family.validate(x)
-        except (DataError, ValueError, TypeError):
-            continue
-    return None
+    """True if the family's statistics merge: it implements ``Family.merge`` (families
+    that keep raw values or a median do not)."""
+    return type(family).merge is not Family.merge
 
 
 def chunked(family: Family, data: Chunks) -> tuple[Family, Chunks]:
@@ -189,10 +173,10 @@ def chunked(family: Family, data: Chunks) -> tuple[Family, Chunks]:
 def _refuse_search(family: Family) -> None:
     """Families whose estimate needs every value at once (a median, a search over the data)
     and whose statistics do not merge cannot be fitted by passes yet."""
-    if family.has_own_search or family.has_closed_form:
+    if family.has_own_search or family.has_closed_form or type(family).em is not Family.em:
         raise ConfigError(
-            f"{family.name}: its estimate needs every value at once (a closed form or a "
-            "search of its own over the raw values) and its statistics do not merge, so it "
+            f"{family.name}: its estimate needs every value at once (a closed form, EM or "
+            "a search of its own over the raw values) and its statistics do not merge, so it "
             "cannot be fitted in chunks yet; read the data into memory (data=npy or "
             "data=csv without data.chunk_rows), or fit a family with sufficient statistics"
         )

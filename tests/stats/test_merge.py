@@ -92,3 +92,35 @@ def test_student_t_by_passes_equals_the_fit_in_memory():
     for a, b in zip(parts.estimates, whole.estimates, strict=True):
         np.testing.assert_allclose(a.se, b.se, rtol=1e-8)  # Hessians summed in pieces
     assert len(calls) < 60  # one pass per point the optimizer visits, not per call
+
+
+def test_weibull_by_passes_equals_the_fit_in_memory():
+    family = families.get("weibull")
+    x = RNG.weibull(1.7, 8000) * 3.0
+    settings = {"optimizer_options": {"tol": 1e-12}}
+    whole = fit_validated(family, x, **settings)
+    parts = fit_chunks(family, _chunks(x, 999), **settings)
+    # in memory: Newton on the profile likelihood in the shape; by passes: Newton in both
+    # parameters (the profile needs every log x). Two algorithms, one maximum: 1e-10.
+    assert whole.optimizer == "newton:profile" and parts.optimizer == "newton"
+    for name, value in whole.params.items():
+        np.testing.assert_allclose(parts.params[name], value, rtol=1e-10)
+
+
+def test_categorical_labels_in_chunks_equal_the_fit_in_memory():
+    family = families.get("categorical", categories=["a", "b", "c"])
+    x = RNG.choice(["a", "b", "c"], 3000, p=[0.2, 0.3, 0.5])
+    chunks = LocalChunks(lambda: (family.validate(x[i : i + 400]) for i in range(0, 3000, 400)))
+    whole = fit_validated(family, family.validate(x))
+    np.testing.assert_allclose(fit_chunks(family, chunks).params["p"], whole.params["p"],
+                               rtol=1e-12)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["laplace", "scipy", "gaussian_mixture"])
+def test_families_that_need_every_value_at_once_are_refused(name):
+    from runner.errors import ConfigError
+
+    options = {"dist": "gumbel_r"} if name == "scipy" else {"k": 2} if name != "laplace" else {}
+    family = families.get(name, **options)
+    with pytest.raises(ConfigError, match="every value at once"):
+        fit_chunks(family, _chunks(RNG.normal(size=100), 30))
