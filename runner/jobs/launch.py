@@ -4,7 +4,9 @@ turn failures into words.
 A single run that fails prints one paragraph and exits non-zero. Inside a sweep a failed
 job must not stop the others (Hydra would skip ``on_multirun_end`` and leave the sweep's
 MLflow run open): it is recorded as a FAILED child run with the error as a tag, its folder
-keeps what it had plus ``status.json``, and the sweep's end counts it.
+keeps what it had plus ``status.json``, and the sweep's end counts it. A sweep's job that
+finishes records its fingerprint in ``status.json``; with ``resume=true`` a job whose
+folder finished with the same fingerprint is skipped (runner/jobs/resume.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import ConfigError, RunnerError
+from runner.jobs import resume
 from runner.jobs.config import RunnerConfig, to_spec
 from runner.jobs.outputs import STATUS_FILE, JobOutcome, track, write_status
 
@@ -51,8 +54,20 @@ def execute(cfg: Any, run_dir: Path, run_name: str, tags: dict[str, str], in_swe
     """Run the job for the composed config (a ``DictConfig`` or a spec); return its exit
     status (0 ok, 1 failed)."""
     spec = None
+    stamp = None
     try:
         spec = to_spec(cfg)
+        if in_sweep:  # what the job's results depend on, before it reads anything
+            stamp = resume.fingerprint(spec)
+            skipped = resume.skip(run_dir, stamp, run_name)
+            if skipped:
+                print(skipped)
+                return 0
+        elif spec.resume:
+            raise ConfigError(
+                f"resume={str(spec.resume).lower()} resumes a sweep: run the sweep's command "
+                "again with -m, hydra.sweep.dir=<its folder> and resume=true"
+            )
         outcome = run(spec, run_dir, run_name, extra_tags=tags)
     except RunnerError as exc:
         if debugging():
@@ -88,7 +103,8 @@ def execute(cfg: Any, run_dir: Path, run_name: str, tags: dict[str, str], in_swe
             )
             write_status(run_dir, "FAILED", f"tracking: {outcome.tracking_error}")
             return 1
-    write_status(run_dir, "FINISHED")
+    # a sweep's job records its fingerprint: resume=true skips it while that holds
+    write_status(run_dir, "FINISHED", **({"fingerprint": stamp} if stamp else {}))
     return 0
 
 
@@ -118,7 +134,8 @@ def _failed(
     # refused) there are no settings to log it with, and status.json says why.
     if in_sweep and spec is not None and spec.tracking.enabled:
         _, problem = track(spec, run_dir, run_name, {}, [],
-                           {**tags, "model": str(spec.model.name), "error": error[:5000]},
+                           {**tags, "model": str(spec.model.name), "error": error[:5000],
+                            "run_dir": str(run_dir.resolve())},
                            echo=lambda *_: None, status="FAILED")  # fmt: skip
         if problem:
             print(f"warning: the failure could not be logged either: {problem}", file=sys.stderr)

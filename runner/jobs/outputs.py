@@ -46,8 +46,10 @@ def write_json(path: Path, record: dict[str, Any], allow_nan: bool = False) -> P
     return path
 
 
-def write_status(run_dir: Path, status: str, error: str | None = None) -> None:
-    write_json(run_dir / STATUS_FILE, {"status": status, "error": error})
+def write_status(run_dir: Path, status: str, error: str | None = None, **extra: Any) -> None:
+    """``status.json``: FINISHED, FAILED or KILLED, the error, and anything else the job
+    records about itself (a sweep's job: its fingerprint, see runner/jobs/resume.py)."""
+    write_json(run_dir / STATUS_FILE, {"status": status, "error": error, **extra})
 
 
 def write_trace(trace: list[dict[str, float]], path: Path) -> None:
@@ -121,6 +123,7 @@ def flat_params(spec: RunnerConfig) -> dict[str, Any]:
 
     walk(dataclasses.asdict(spec), "")
     flat.pop("tracking.uri", None)
+    flat.pop("resume", None)  # how a sweep was launched, not a setting of the fit
     # each study's own settings only (a fit's runs need no candidates, a ranking no sizes)
     other = CONVERGENCE_KEYS if spec.study.name == "rank" else RANK_KEYS
     for key in other:
@@ -232,7 +235,7 @@ def job_name(overrides: list[str], swept: list[str] | None, model: str) -> str:
     parts, has_model = [], False
     for item in overrides:
         key, _, value = item.lstrip("+~").partition("=")
-        if swept is not None and key not in swept:
+        if (swept is not None and key not in swept) or key == "resume":  # how it was launched
             continue
         has_model = has_model or key == "model"
         parts.append(value if key in _GROUPS else f"{key.rsplit('.', 1)[-1]}={value}")

@@ -10,6 +10,11 @@ start with them), through environment variables. At the end it counts the jobs'
 parent with the counts and the best model by AIC, closes the parent (FAILED if any job
 failed) and exits non-zero if one did. An ``atexit`` guard closes the parent as KILLED
 when the sweep is interrupted, so it is never left RUNNING.
+
+Every sweep folder gets ``sweep.json`` (its overrides, parent run and store). With
+``resume=true`` the callback reopens that parent instead of making one, and tells the
+jobs which folders are done (runner/jobs/resume.py); at the end it keeps one child per
+job and counts every job of the folder once.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from runner.io.tracking import (
     clip_note,
     retry,
 )
+from runner.jobs import resume
 from runner.jobs.outputs import STATUS_FILE, SWEEP_KEYS_ENV
 
 _ENV = (PARENT_RUN_ENV, PARENT_URI_ENV, SWEEP_KEYS_ENV)
@@ -47,31 +53,61 @@ class SweepCallback(Callback):
         self.parent: str | None = None
         self.experiment_id: str | None = None
         self.keys: list[str] = []
+        self.sweep_dir: Path | None = None
+        self.resumed: resume.Resumed | None = None
+        self.record: dict[str, Any] | None = None  # the folder's sweep.json, when resumed
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
-        if not config.tracking.enabled:
-            return
-        sweep_dir = Path(config.hydra.sweep.dir)
-        self.tracker = MlflowTracker(config.tracking.uri, config.tracking.experiment)
         task = list(config.hydra.overrides.task)
+        how = resume.mode(config, task)
+        sweep_dir, record = (resume.choose(config, how, task) if how
+                             else (Path(config.hydra.sweep.dir), None))  # fmt: skip
+        self.sweep_dir, self.record = sweep_dir, record
         self.keys, jobs = swept(task)
+        children = None
+        if config.tracking.enabled:
+            children = self._open_parent(config, sweep_dir, task, jobs, record)
+        self._write_record(config, sweep_dir, task)
+        if record is not None:  # resuming: tell the jobs what is done
+            self.resumed = resume.plan(sweep_dir, children)
+            atexit.register(self._forget_plan)
+
+    def _open_parent(self, config: Any, sweep_dir: Path, task: list[str], jobs: int | None,
+                     record: dict[str, Any] | None) -> dict[str, list[Any]] | None:  # fmt: skip
+        """Open the sweep's parent run (a resumed sweep's own, reopened) and tell the jobs;
+        a resumed sweep's children by job folder (None if MLflow cannot say)."""
+        self.tracker = MlflowTracker(config.tracking.uri, config.tracking.experiment)
+        recorded_uri = (record or {}).get("tracking_uri")
+        if recorded_uri and recorded_uri != self.tracker.uri:
+            resume.refuse(f"the sweep in {sweep_dir} was tracked at {recorded_uri}, not "
+                          f"{self.tracker.uri}: resume it with tracking.uri={recorded_uri}, "
+                          "so its jobs stay under one parent run")  # fmt: skip
+        children = None
         try:
             self.client = self.tracker.client(write=True)
             self.experiment_id = self.tracker.experiment_id(self.client)
-            run = retry(
-                self.client.create_run,
-                self.experiment_id,
-                run_name=parent_name(self.keys, jobs),
-                tags={
-                    "sweep.dir": str(sweep_dir.resolve()),
-                    "sweep.overrides": " ".join(task),
-                    PARENT_TAG: "true",
-                },
-            )
+            parent = self._reopen(sweep_dir, record) if record is not None else None
+            if parent is None:
+                run = retry(
+                    self.client.create_run,
+                    self.experiment_id,
+                    run_name=parent_name(self.keys, jobs),
+                    tags={
+                        "sweep.dir": str(sweep_dir.resolve()),
+                        "sweep.overrides": " ".join(resume.without_resume(task)),
+                        PARENT_TAG: "true",
+                    },
+                )
+                parent = run.info.run_id
+            elif record is not None:
+                children = resume.children_by_folder(self.client, self.experiment_id,
+                                                     parent, sweep_dir)  # fmt: skip
+            if record is not None and children is None:
+                children = {}  # a new parent: no job has a child under it yet
         except Exception as exc:  # no parent: the jobs still run and report on their own
             print(f"warning: could not open the sweep's MLflow run: {exc}", file=sys.stderr)
-            return
-        self.parent = run.info.run_id
+            return None
+        self.parent = parent
         os.environ[PARENT_RUN_ENV] = self.parent
         os.environ[PARENT_URI_ENV] = self.tracker.uri
         os.environ[SWEEP_KEYS_ENV] = json.dumps(self.keys)
@@ -82,17 +118,74 @@ class SweepCallback(Callback):
             and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
         ):
             signal.signal(signal.SIGTERM, lambda number, _: sys.exit(128 + number))
+        return children
+
+    def _reopen(self, sweep_dir: Path, record: dict[str, Any]) -> str | None:
+        """The resumed sweep's parent run, RUNNING again; None if the store lacks it."""
+        parent = record.get("parent_run_id") or resume.find_parent(
+            self.client, self.experiment_id, sweep_dir
+        )
+        if parent is None:
+            return None
+        try:
+            run = retry(self.client.get_run, parent)
+            if run.info.lifecycle_stage != "active":
+                raise LookupError("it was deleted")
+            retry(self.client.update_run, parent, status="RUNNING")
+        except Exception as exc:
+            print(f"warning: the sweep's MLflow run {parent} cannot be reopened ({exc}); its "
+                  "jobs go under a new one", file=sys.stderr)  # fmt: skip
+            return None
+        return parent
+
+    def _write_record(self, config: Any, sweep_dir: Path, task: list[str]) -> None:
+        """sweep.json: what a resume needs (a resume keeps the first run's store and
+        parent when it tracks nothing itself)."""
+        record = dict(self.record or {})
+        record["overrides"] = resume.without_resume(task)
+        if self.record is None:
+            record["started"] = resume.now()
+        else:
+            record["resumed"] = [*record.get("resumed", []), resume.now()]
+        if config.tracking.enabled and self.parent is not None and self.tracker is not None:
+            record.update(parent_run_id=self.parent, tracking_uri=self.tracker.uri,
+                          experiment=self.tracker.experiment,
+                          experiment_id=self.experiment_id)  # fmt: skip
+        try:
+            sweep_dir.mkdir(parents=True, exist_ok=True)  # FolderCheck said it can be made
+            resume.write_record(sweep_dir, record)
+        except OSError as exc:
+            print(f"warning: could not write {sweep_dir / resume.SWEEP_FILE} "
+                  f"({exc.strerror or exc}): this sweep cannot be resumed",
+                  file=sys.stderr)  # fmt: skip
+
+    def _forget_plan(self) -> None:
+        if self.resumed is not None:
+            self.resumed.done()
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
+        sweep_dir = self.sweep_dir or Path(config.hydra.sweep.dir)
+        skipped = None
+        if self.resumed is not None:
+            skipped = self.resumed.skipped()
+            self.resumed.done()  # before the report: the plan is no job's folder
         statuses = _statuses(sweep_dir)
         failed = {job: error for job, (status, error) in statuses.items() if status != "FINISHED"}
         where = None
         if self.parent is not None and self.tracker is not None and self.experiment_id:
             where = self.tracker.open_hint(self.experiment_id, self.parent)
-            self._record(sweep_dir, len(statuses), failed)
+            extra = {}
+            if skipped is not None:
+                self._supersede(sweep_dir, skipped)
+                extra = {
+                    "sweep.skipped": str(len(skipped)),
+                    "sweep.resumed": str(len((self.record or {}).get("resumed", [])) + 1),
+                }
+            self._record(sweep_dir, len(statuses), failed, extra)
         self._close("FAILED" if failed else "FINISHED")
         summary = f"sweep: {len(statuses)} job(s), {len(statuses) - len(failed)} finished"
+        if skipped is not None:
+            summary += f" ({len(skipped)} skipped: already finished)"
         if failed:
             first = next(iter(failed.items()))
             summary += f", {len(failed)} FAILED (e.g. job {first[0]}: {first[1]})"
@@ -102,7 +195,19 @@ class SweepCallback(Callback):
         if failed:
             sys.exit(1)
 
-    def _record(self, sweep_dir: Path, jobs: int, failed: dict[str, str | None]) -> None:
+    def _supersede(self, sweep_dir: Path, skipped: dict[str, str | None]) -> None:
+        """One child per job folder: the earlier attempts of the jobs that ran again are
+        soft-deleted (a warning if they cannot be)."""
+        try:
+            children = resume.children_by_folder(self.client, self.experiment_id,
+                                                 self.parent, sweep_dir)  # fmt: skip
+            resume.supersede(self.client, children, skipped)
+        except Exception as exc:
+            print(f"warning: could not retire the earlier attempts' MLflow runs: {exc}",
+                  file=sys.stderr)  # fmt: skip
+
+    def _record(self, sweep_dir: Path, jobs: int, failed: dict[str, str | None],
+                extra_tags: dict[str, str] | None = None) -> None:  # fmt: skip
         """The parent's summary: job counts, the report (written into the sweep folder,
         then logged), the best model by AIC, and its name with the real job count. A report
         that cannot be made costs a warning, never the sweep."""
@@ -110,7 +215,7 @@ class SweepCallback(Callback):
 
         now = int(time.time() * 1000)
         metrics = {"jobs.finished": jobs - len(failed), "jobs.failed": len(failed)}
-        tags = {"sweep.jobs": str(jobs), "sweep.failed": str(len(failed))}
+        tags = {"sweep.jobs": str(jobs), "sweep.failed": str(len(failed)), **(extra_tags or {})}
         files: list[Path] = []
         try:
             files, found_metrics, found_tags = sweep_report(sweep_dir, jobs, failed)
