@@ -84,10 +84,13 @@ def _progress(cwd: Path, *outputs: Path) -> tuple:
     """What changes while a run works: its output's length, its folder's files (a file may
     vanish while it is looked at: SQLite's journal, a temporary file)."""
     files = []
-    for path in (cwd / "outputs").rglob("*"):
-        try:
-            files.append(path.stat())
-        except OSError:
-            continue
+    try:
+        for path in (cwd / "outputs").rglob("*"):
+            try:
+                files.append(path.stat())
+            except OSError:
+                continue
+    except OSError:  # a folder removed while walked: the next look sees the new state
+        pass
     return (*(p.stat().st_size for p in outputs), len(files),
             max((s.st_mtime_ns for s in files), default=0))  # fmt: skip
