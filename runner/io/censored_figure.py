@@ -1,10 +1,13 @@
-"""``survival.png``: a censored fit against the data without a model.
+"""``survival.png``: a censored fit against the data's nonparametric MLE.
 
 Right-censored (and exact) data: the Kaplan-Meier estimate of the survival function, a
 step at each failure with a tick at each censoring time, under the fitted survival
-curve (and the true one, when known). Data with left- or interval-censored values: each
-observation as the interval it is known to lie in, at its rank, over the fitted cdf
-(fitdistrplus' plotdistcens without the NPMLE); a Turnbull estimate is still to come.
+curve (and the true one, when known). Data with left- or interval-censored values: the
+Turnbull NPMLE of the cdf (``runner.stats.turnbull``) under the fitted cdf. The NPMLE
+fixes only the mass of each Turnbull interval, not where inside it that mass lies, so
+the curve is drawn where it is determined and each interval holding mass is a shaded
+box from the cdf below it to the cdf above it (as fitdistrplus' plotdistcens draws its
+NPMLE): a fitted cdf agrees with the data where it passes through the boxes.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from runner.io import plots
+from runner.stats.turnbull import turnbull
+
+FIGURE_MAX_ITER = 2_000  # EM-ICM cycles for the picture; a stop before converging is said
+NPMLE_LINE = "#3182bd"  # the darker blue of the data's: the line over its pale boxes
 
 
 def kaplan_meier(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,35 +56,51 @@ def censored_figure(family, pairs: np.ndarray, fit, path: Path, truth=None) -> P
                               np.concatenate([[1.0], survival]))  # fmt: skip
             ax.plot(low[right], marks, linestyle="none", marker="|", markersize=7,
                     color="0.35", label="censored")  # fmt: skip
-        _curves(ax, grid, fitted.sf, truth and family.scipy_dist(truth).sf, fit, "survival")
+        _curves(ax, grid, fitted.sf, truth and family.scipy_dist(truth).sf, fit)
         ax.set_ylabel("survival probability S(t)")
         ax.set_xlabel("t")
         title = f"{fit.model}: fitted survival against Kaplan-Meier"
     else:
-        order = np.argsort(np.where(np.isfinite(low), low, high) + np.where(
-            np.isfinite(high), high, low), kind="stable")  # fmt: skip
-        ranks = (np.arange(1, pairs.shape[0] + 1) - 0.5) / pairs.shape[0]
-        lo = np.where(np.isfinite(low[order]), low[order], grid[0])
-        hi = np.where(np.isfinite(high[order]), high[order], grid[-1])
-        label = f"data: the interval each value lies in (n = {pairs.shape[0]:,})"
-        ax.hlines(ranks, lo, hi, color=plots.COLORS["data"], linewidth=2, label=label)
-        point = exact[order]
-        ax.plot(lo[point], ranks[point], linestyle="none", marker="o", markersize=4,
-                color=plots.COLORS["data"], label="exact values")  # fmt: skip
-        _curves(ax, grid, fitted.cdf, truth and family.scipy_dist(truth).cdf, fit, "cdf")
+        npmle = turnbull(pairs, max_iter=FIGURE_MAX_ITER)
+        _turnbull_cdf(ax, npmle, grid[0], grid[-1])
+        _curves(ax, grid, fitted.cdf, truth and family.scipy_dist(truth).cdf, fit)
         ax.set_ylabel("cumulative probability F(x)")
         ax.set_xlabel("x")
-        title = f"{fit.model}: fitted cdf against the censored data"
+        title = f"{fit.model}: fitted cdf against the Turnbull NPMLE"
     ax.set_ylim(-0.02, 1.02)
     ax.legend(loc="best", fontsize=8, framealpha=0.9)
     ax.set_title(title)
     return plots._save(fig, path)
 
 
-def _curves(ax, grid, fitted, true, fit, what: str) -> None:
+def _turnbull_cdf(ax, npmle, start: float, stop: float) -> None:
+    """The NPMLE's cdf, a line where it is determined and a shaded box over each
+    Turnbull interval with mass (clipped to the axes where it reaches +-inf). Drawn
+    from the cdf's bounds on each piece between interval ends, so 10^5 intervals are
+    one line and one fill."""
+    ends = np.concatenate([npmle.left, npmle.right])
+    ends = np.unique(np.clip(ends[np.isfinite(ends)], start, stop))
+    x = np.unique(np.concatenate([[start], ends, [stop]]))
+    middle = (x[:-1] + x[1:]) / 2  # each piece's bounds, ends aside (they hold no area)
+    lower, upper = npmle.cdf(middle)
+    lower, upper = np.append(lower, lower[-1]), np.append(upper, upper[-1])
+    determined = np.where(upper - lower <= 1e-9, lower, np.nan)
+    stopped = "" if npmle.converged else f", stopped after {npmle.iterations:,} iterations"
+    label = f"Turnbull NPMLE (n = {npmle.n:,}{stopped})"
+    ax.plot(x, determined, drawstyle="steps-post", color=NPMLE_LINE,
+            linewidth=1.8, label=label)  # fmt: skip
+    points = (npmle.left == npmle.right) & (npmle.mass > 0)  # an exact value's jump
+    ax.vlines(npmle.left[points], npmle.before()[points], npmle.after()[points],
+              color=NPMLE_LINE, linewidth=1.8)  # fmt: skip
+    ax.fill_between(x, lower, upper, step="post", facecolor=plots.COLORS["data"],
+                    edgecolor=NPMLE_LINE, linewidth=0.6, alpha=0.8,
+                    label="NPMLE undetermined (Turnbull intervals)")  # fmt: skip
+
+
+def _curves(ax, grid, fitted, true, fit) -> None:
     """The fitted curve in the MLE's red, and the true one dashed where it is known."""
     ax.plot(grid, fitted(grid), color=plots.COLORS["MLE"], linewidth=1.6,
-            label=f"fitted {what}, MLE ({fit.model})")  # fmt: skip
+            label=f"fitted {fit.model} (MLE)")  # fmt: skip
     if true:
         ax.plot(grid, true(grid), color=plots.COLORS["truth"], linestyle=plots.LINES["truth"],
-                linewidth=1.4, label=f"true {what}")  # fmt: skip
+                linewidth=1.4, label="truth")  # fmt: skip
