@@ -21,6 +21,7 @@ from runner.jobs.outputs import (
     write_json,
     write_trace,
 )
+from runner.stats.chunked import Chunks
 from runner.stats.estimate import fit_validated
 from runner.stats.families.censored import Censored, counts
 from runner.stats.gof import goodness_of_fit
@@ -58,17 +59,24 @@ def run(
     if inputs.sample.dropped:
         fit.notes.append(f"dropped {inputs.sample.dropped} missing value(s) (data.dropna=true)")
     boot = None
+    chunked = isinstance(x, Chunks)  # data beyond memory: no resampling, sorting or plots
+    if chunked and spec.inference.ci == "bootstrap":
+        from runner.errors import ConfigError
+
+        raise ConfigError("inference.ci=bootstrap resamples the data in memory: not for data "
+                          "read in chunks (use inference.ci=wald_transformed)")  # fmt: skip
     if spec.inference.ci == "bootstrap":
         from runner.stats.bootstrap import attach
 
         boot = attach(fit, family, x, spec.inference.bootstrap.kind,
                       spec.inference.bootstrap.replicates, spec.seed)  # fmt: skip
     # the goodness of fit sorts the data (and refits replicates): here, not in fit()
-    gof = goodness_of_fit(family, x, fit.params, replicates=spec.inference.gof_replicates,
-                          seed=spec.seed, fixed=spec.model.fixed or None)  # fmt: skip
+    gof = None if chunked else goodness_of_fit(
+        family, x, fit.params, replicates=spec.inference.gof_replicates, seed=spec.seed,
+        fixed=spec.model.fixed or None)  # fmt: skip
     fit.gof = gof.to_dict() if gof is not None else None
 
-    digest = fingerprint(x)  # one pass over the data, for the file and the tag
+    digest = x.fingerprint() if chunked else fingerprint(x)  # one pass, for the file and tag
     results_path = save(spec, run_dir, inputs, fit, digest, gof, boot)
     echo(fit.summary())
     echo(f"\nsaved: {results_path}")
@@ -113,7 +121,7 @@ def save(spec: RunnerConfig, run_dir: Path, inputs: Inputs, fit: Fit, digest: st
     results_path = write_json(run_dir / RESULTS_FILE, record)
     if fit.trace:
         write_trace(fit.trace, run_dir / TRACE_FILE)
-    if wants_plots(spec):
+    if wants_plots(spec) and not isinstance(inputs.x, Chunks):
         from runner.io.figures import fit_figures
 
         fit_figures(inputs.family, inputs.x, fit, run_dir)

@@ -243,9 +243,9 @@ def test_synthetic_through_load_needs_truth():
 
 def test_load_unknown_source_is_a_config_error():
     with pytest.raises(ConfigError) as info:
-        data.load("parquet", family=gaussian())
+        data.load("hdf5", family=gaussian())
     message = str(info.value)
-    assert "'parquet'" in message
+    assert "'hdf5'" in message
     for name in ("synthetic", "csv", "inline"):
         assert name in message
 
