@@ -143,15 +143,21 @@ def bootstrap(
             if stats is None:  # no exact law for the statistics: draw the data
                 source = "draws"
                 stats = family.reduce(_as_batch(family, _draw(family, theta, count, n, rng), count))
-        with np.errstate(all="ignore"):
-            fitted = fit_batch(family, stats)
-            exists, reason = mle_exists(family, stats, fitted)
-        failed += int(np.count_nonzero(~exists))
-        why = why or reason
-        parts.append({k: np.where(exists, np.asarray(v, dtype=float), np.nan)
-                      for k, v in fitted.estimate.items()})  # fmt: skip
+        estimates, missing, reason = _refit(family, stats)
+        failed, why = failed + missing, why or reason
+        parts.append(estimates)
     estimates = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     return BootstrapResult(kind, replicates, seed, n, estimates, failed, why, source)
+
+
+def _refit(family: Family, stats) -> tuple[dict[str, np.ndarray], int, str | None]:
+    """A batch's estimates (NaN where a row has no MLE), how many have none, and why."""
+    with np.errstate(all="ignore"):
+        fitted = fit_batch(family, stats)
+        exists, reason = mle_exists(family, stats, fitted)
+    estimates = {k: np.where(exists, np.asarray(v, dtype=float), np.nan)
+                 for k, v in fitted.estimate.items()}  # fmt: skip
+    return estimates, int(np.count_nonzero(~exists)), reason
 
 
 def flat_estimate(family: Family, theta_hat: Mapping[str, Any]) -> dict[str, float]:
@@ -310,14 +316,9 @@ def jackknife(
     for first, chunk in _chunks(count, width, max_memory_mb):
         starts = (first + np.arange(chunk))[:, None] * size
         rows = order[base + np.where(base >= starts, size, 0)]
-        stats = family.reduce(x[rows])
-        with np.errstate(all="ignore"):
-            fitted = fit_batch(family, stats)
-            exists, reason = mle_exists(family, stats, fitted)
-        failed += int(np.count_nonzero(~exists))
-        why = why or reason
-        parts.append({k: np.where(exists, np.asarray(v, dtype=float), np.nan)
-                      for k, v in fitted.estimate.items()})  # fmt: skip
+        estimates, missing, reason = _refit(family, family.reduce(x[rows]))
+        failed, why = failed + missing, why or reason
+        parts.append(estimates)
     estimates = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     return Jackknife(estimates, size, n - count * size, failed, why)
 

@@ -486,16 +486,7 @@ class NegativeBinomial(Family):
         if x.ndim == 1:  # every sum over the distinct values: one bincount, else a sort
             values, weights = _tally(x) or np.unique(x, return_counts=True)
             values, weights = values.astype(float), weights.astype(float)
-            n, total = x.shape[-1], float(values @ weights)
-            return {
-                "n": n,
-                "values": values,
-                "weights": weights,
-                "total": total,
-                "mean": total / n,
-                "mean_square": float((values * values) @ weights) / n,
-                "log_factorials": float(special.gammaln(values + 1) @ weights),
-            }
+            return _tallied(values, weights, float(special.gammaln(values + 1) @ weights))
         return {  # a batch: each row's values as they are
             "n": x.shape[-1],
             "values": x,
@@ -511,16 +502,7 @@ class NegativeBinomial(Family):
         values, where = np.unique(np.concatenate([a["values"], b["values"]]),
                                   return_inverse=True)  # fmt: skip
         weights = np.bincount(where, np.concatenate([a["weights"], b["weights"]]))
-        n, total = a["n"] + b["n"], a["total"] + b["total"]
-        return {
-            "n": n,
-            "values": values,
-            "weights": weights,
-            "total": total,
-            "mean": total / n,
-            "mean_square": float((values * values) @ weights) / n,
-            "log_factorials": a["log_factorials"] + b["log_factorials"],
-        }
+        return _tallied(values, weights, a["log_factorials"] + b["log_factorials"])
 
     def _sum(self, stats, terms):
         return (stats["weights"] * terms).sum(axis=-1)
@@ -568,3 +550,13 @@ class NegativeBinomial(Family):
 
     def scipy_dist(self, theta):
         return stats.nbinom(theta["size"], theta["p"])
+
+
+def _tallied(values: np.ndarray, weights: np.ndarray, log_factorials: float) -> dict:
+    """Negative-binomial statistics of distinct values and their counts (a sample's
+    tally, or two merged)."""
+    n = float(weights.sum())
+    total = float(values @ weights)
+    return {"n": int(n), "values": values, "weights": weights, "total": total,
+            "mean": total / n, "mean_square": float((values * values) @ weights) / n,
+            "log_factorials": log_factorials}  # fmt: skip
