@@ -13,7 +13,8 @@ right-censored), ``"c-"`` or ``"<c"`` (c or less: left-censored, below a detecti
 or ``[l, h]`` (an interval), as R's ``Surv`` prints them.
 
 For counts, pairs name whole numbers with both ends included ("5 or more" is ``(5, inf)``);
-"still working at t" (an event code 0, a censoring time) means ``t + 1`` or more there.
+"still working at t" (an event code 0, a censoring time) and ``>t`` inline mean ``t + 1``
+or more there, ``<t`` inline ``t - 1`` or fewer.
 
 Synthetic draws can be censored at a fixed time (``data.censor.right=c``) or at random
 times, exponential with a scale chosen so that a share ``data.censor.rate`` of the draws
@@ -69,12 +70,14 @@ def from_time_event(path: str, time: str, event: str, sep: str | None = None) ->
     return _sample(file, np.column_stack([t, high]), {"time": time, "event": event})
 
 
-def from_inline(values: Any) -> Sample:
-    """``data.values=[1.2, 3.4, 5+, 2-, [1, 2]]`` as pairs (see the module's docstring)."""
+def from_inline(values: Any, counts: bool = False) -> Sample:
+    """``data.values=[1.2, 3.4, 5+, 2-, [1, 2]]`` as pairs (see the module's docstring).
+    For ``counts`` the strict forms are strict: ``>5`` is 6 or more, ``<2`` 1 or fewer
+    (``5+`` stays 5 or more, ``2-`` 2 or fewer)."""
     if not values:
         raise DataError("data.values is empty: give the sample as a list, e.g. "
                         "data.values=[1.2, 3.4, 5+]")  # fmt: skip
-    pairs = np.array([_inline_pair(i, v) for i, v in enumerate(values)], dtype=float)
+    pairs = np.array([_inline_pair(i, v, counts) for i, v in enumerate(values)], dtype=float)
     return Sample(pairs, "inline", {"n_given": len(pairs)},
                   locate=lambda i: f"data.values[{i}]")  # fmt: skip
 
@@ -90,7 +93,7 @@ def _marked(text: str) -> bool:
     return text[:1] in "<>" or text[-1:] in "+-"
 
 
-def _inline_pair(i: int, value: Any) -> tuple[float, float]:
+def _inline_pair(i: int, value: Any, counts: bool = False) -> tuple[float, float]:
     expected = ("expected a number, c+ or >c (c or more: right-censored), c- or <c (c or "
                 "less: left-censored) or [low, high] (an interval)")  # fmt: skip
     text = value.strip() if isinstance(value, str) else None
@@ -101,8 +104,12 @@ def _inline_pair(i: int, value: Any) -> tuple[float, float]:
             low, high = (float(v) for v in value)
         elif text and (text[0] == ">" or text[-1] == "+"):
             low, high = float(text.strip(">+")), np.inf
+            if counts and text[0] == ">":  # more than c: the next whole number or more
+                low = np.floor(low) + 1.0
         elif text and len(text) > 1 and (text[0] == "<" or text[-1] == "-"):
             low, high = -np.inf, float(text.lstrip("<").removesuffix("-"))
+            if counts and text[0] == "<":
+                high = np.ceil(high) - 1.0
         else:
             low = high = float(value)
     except (TypeError, ValueError):

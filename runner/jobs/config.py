@@ -273,6 +273,11 @@ def check(cfg: RunnerConfig) -> None:
     if cfg.optimizer.maxiter is not None and cfg.optimizer.maxiter < 1:
         raise ConfigError(f"optimizer.maxiter = {cfg.optimizer.maxiter}: expected >= 1")
     _check_inference(cfg.inference)
+    if cfg.study.name != "convergence":
+        for key in ("truth_model", "intervals"):
+            if getattr(cfg.study, key):
+                raise ConfigError(f"study.{key} is a setting of study=convergence (this is "
+                                  f"study={cfg.study.name}): add study=convergence")  # fmt: skip
 
 
 INFERENCE_CHOICES = {

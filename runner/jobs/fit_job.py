@@ -75,6 +75,9 @@ def run(
         family, x, fit.params, replicates=spec.inference.gof_replicates, seed=spec.seed,
         fixed=spec.model.fixed or None)  # fmt: skip
     fit.gof = gof.to_dict() if gof is not None else None
+    if gof is None and spec.inference.gof_replicates:
+        fit.notes.append("inference.gof_replicates: no goodness of fit for these data "
+                         "(censored, truncated, multivariate or read in chunks)")  # fmt: skip
 
     digest = x.fingerprint() if chunked else fingerprint(x)  # one pass, for the file and tag
     results_path = save(spec, run_dir, inputs, fit, digest, gof, boot)

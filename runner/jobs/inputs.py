@@ -177,7 +177,7 @@ def _censored_inputs(spec: RunnerConfig, family, truth) -> Inputs:
         if family.discrete:
             sample.values = censored_data.as_counts(sample.values)
     elif source.source == "inline" and censored_data.is_censored_inline(source.values):
-        sample = censored_data.from_inline(source.values)
+        sample = censored_data.from_inline(source.values, counts=family.discrete)
     elif source.source == "synthetic" and _truncation(model.truncation) is not None:
         values = _truncated_draws(family, truth, spec.n, spec.seed, _truncation(model.truncation))
         sample = data.Sample(values, "synthetic", {"n": spec.n, "seed": spec.seed,

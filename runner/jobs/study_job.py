@@ -133,7 +133,11 @@ def _misspecified(spec: RunnerConfig, family, study: StudySpec) -> StudyResult:
     if spec.study.intervals:
         raise ConfigError("study.truth_model reports observed and sandwich coverage itself; "
                           "leave study.intervals empty")  # fmt: skip
-    true_family = families.get(spec.study.truth_model)
+    try:
+        true_family = families.get(spec.study.truth_model)
+    except ConfigError as exc:
+        raise ConfigError(f"study.truth_model={spec.study.truth_model}: {exc} (a truth family "
+                          "that needs options is not supported yet)") from None
     truth = dict(spec.study.truth_params) or _conf_truth(spec.study.truth_model)
     return misspecified_study(family, true_family, true_family.check_theta(truth,
                               "study.truth_params"), study)  # fmt: skip
@@ -307,11 +311,12 @@ def describe(model: str, result: StudyResult, spec: StudySpec, regular: bool = T
 
 def _interval_block(table) -> list[str]:
     """Coverage ± MCSE and mean width per size and method, one block per parameter."""
-    lines = ["95% interval coverage (a missing interval counts as a miss; w: mean width)"]
+    lines = ["95% interval coverage over the replicates with an MLE (a missing interval "
+             "counts as a miss; w: mean width)"]
     for name, rows in table.groupby("parameter", sort=False):
         methods = list(dict.fromkeys(rows["method"]))
         lines.append(f"  {name}: " + "   ".join(
-            f"{m} ({int(rows[rows['method'] == m]['replicates'].iloc[0]):,} reps)"
+            f"{m} ({int(rows[rows['method'] == m]['replicates'].max()):,} reps)"
             for m in methods))  # fmt: skip
         grid = []
         for size, at in rows.groupby("size"):

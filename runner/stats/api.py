@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from runner.errors import ConfigError
 from runner.stats import estimate
 from runner.stats.result import Fit
 
@@ -20,6 +21,9 @@ def fit(family: Any, x: Any, *, ci: str = "wald_transformed", bootstrap: str = "
     from runner.stats import bootstrap as boot
     from runner.stats.families import get
 
+    if settings.get("truncation") is not None or estimate._is_censored(x):
+        raise ConfigError("ci='bootstrap' is not supported with censored or truncated data yet "
+                          "(use ci='profile' or the default)")
     result = estimate.fit(family, x, **settings)
     options = dict(result.options)
     options.pop("truncation", None)

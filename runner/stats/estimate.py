@@ -283,6 +283,8 @@ def fit_validated(
         raise ConfigError(f"ci={ci!r}: choose one of {', '.join(intervals.METHODS)}")
     if se not in SE_SOURCES:
         raise ConfigError(f"se={se!r}: choose one of {', '.join(SE_SOURCES)}")
+    if se == "sandwich":
+        _refuse_sandwich(fam)
     started = time.perf_counter()
     opt = optimizers.get(optimizer, **dict(optimizer_options or {}))
     fixed_theta = fam.check_theta_subset(fixed or {}, "model.fixed") if fixed else {}
@@ -365,6 +367,13 @@ def _add_profile_intervals(result: Fit, fam: Family, data: np.ndarray, fixed: Th
     """Profile-likelihood intervals for the free scalar parameters: each end where twice
     the log-likelihood has fallen by chi2_1(0.95) with the others re-maximised (a fit
     with that parameter held); vector components keep their transformed Wald interval."""
+    if fam.se_source == "none":
+        result.notes.append(f"no profile intervals: {fam.name}'s support moves with its "
+                            "parameters, so the likelihood ratio is not chi-square(1) there "
+                            "(the 95% cut would cover less)")  # fmt: skip
+        for e in result.estimates:
+            e.ci = e.ci_method = None
+        return
     vectors = []
     for p in fam.params:
         if p.name in fixed:
@@ -686,6 +695,17 @@ def _covariance(problem: LikelihoodProblem, theta: Theta) -> tuple[np.ndarray | 
     return jac @ cov_z @ jac.T, ""
 
 
+def _refuse_sandwich(fam: Family) -> None:
+    """Before any work: the families the sandwich cannot serve, in one line each."""
+    from runner.stats.families.censored import Censored
+    from runner.stats.sandwich import refuse_irregular
+
+    if isinstance(fam, Censored):
+        raise ConfigError("inference.se=sandwich is not supported with censored or truncated "
+                          "data yet (its per-observation scores are not written for pairs)")
+    refuse_irregular(fam)
+
+
 def _sandwich(fam, problem, data, theta) -> tuple[np.ndarray | None, str]:
     """The Huber-White covariance H^-1 B H^-1 (right when the model is wrong)."""
     from runner.stats.sandwich import sandwich_covariance
@@ -703,7 +723,9 @@ def _expected_covariance(fam, problem, theta) -> tuple[np.ndarray | None, str]:
     not twice differentiable at the MLE (laplace: |x - mu|), or when asked for."""
     info = fam.fisher_information(theta)
     if info is None:
-        raise ConfigError(f"{fam.name} has no closed-form expected information: use "
+        what = (f"{fam.name} with censored or truncated data" if "truncation" in fam.options()
+                or type(fam).__name__ == "Censored" else fam.name)  # fmt: skip
+        raise ConfigError(f"{what} has no closed-form expected information: use "
                           "inference.se=observed (the default) or sandwich")  # fmt: skip
     names = fam.param_names
     keep = [names.index(p.name) for p in problem.free]

@@ -54,6 +54,10 @@ def interval_coverage(family: Family, truth: Theta, spec: CoverageSpec, progress
     if not all(not p.is_vector and p.constraint.elementwise for p in family.params):
         raise ConfigError(f"study.intervals needs scalar parameters; {family.name} has a "
                           "vector parameter")  # fmt: skip
+    if "profile" in methods and family.se_source == "none":
+        raise ConfigError(f"study.intervals: no profile intervals for {family.name}: its "
+                          "support moves with its parameters, so the likelihood ratio is not "
+                          "chi-square(1)")  # fmt: skip
     rng = np.random.default_rng([spec.seed, 5])
     flat_truth = {k: float(v) for k, v in truth.items()}
     rows = []

@@ -217,6 +217,9 @@ def _gof_line(gof: dict[str, Any]) -> str:
         if gof.get(key) is None:
             continue
         extra = []
+        if key == "chi2" and gof.get("chi2_df") == 0:
+            parts.append("chi-squared n/a (no degrees of freedom left: too few cells)")
+            continue
         if key == "chi2" and gof.get("chi2_df") is not None:
             extra.append(f"df {gof['chi2_df']}")
         if gof.get(f"{key}_pvalue") is not None:

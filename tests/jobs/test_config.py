@@ -272,3 +272,13 @@ def test_keys_inside_free_form_settings_are_kept():
     spec = to_spec(make_cfg("model=gamma", "+model.fixed.shape=2", "+optimizer.init={rate: 3}"))
     assert spec.model.fixed == {"shape": 2}
     assert spec.optimizer.init == {"rate": 3}
+
+
+@pytest.mark.parametrize("override, key", [("study.truth_model=gamma", "truth_model"),
+                                           ("study.intervals=[profile]", "intervals")])
+def test_convergence_settings_without_a_convergence_study_are_refused(override, key):
+    from runner.jobs.config import check
+
+    spec = to_spec(compose_config("model=exponential", override))
+    with pytest.raises(ConfigError, match=rf"study.{key} is a setting of study=convergence"):
+        check(spec)

@@ -89,3 +89,21 @@ def test_inline_values_in_r_surv_notation():
 def test_bad_inline_values_are_named(bad, what):
     with pytest.raises(DataError, match=rf"data\.values\[1\] = {what}"):
         from_inline([1.0, bad])
+
+
+def test_a_count_truncation_keeps_the_whole_numbers_inside_it():
+    """(0.5, inf) and (1, inf) keep the same counts: 1, 2, ... (zero-truncated)."""
+    from runner import fit
+
+    y = np.random.default_rng(3).poisson(1.3, 2000)
+    y = y[y > 0]
+    half = fit("poisson", y, truncation=(0.5, None)).params["lam"]
+    assert half == pytest.approx(fit("poisson", y, truncation=(1, None)).params["lam"], rel=1e-12)
+    assert half < y.mean()  # not the untruncated MLE
+
+
+def test_strict_inline_bounds_are_strict_for_counts():
+    strict = from_inline([1, ">5", "<2"], counts=True).values
+    np.testing.assert_array_equal(strict, [[1, 1], [6, np.inf], [-np.inf, 1]])
+    np.testing.assert_array_equal(from_inline(["5+", "2-"], counts=True).values,
+                                  [[5, np.inf], [-np.inf, 2]])  # fmt: skip

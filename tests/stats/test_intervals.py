@@ -78,3 +78,18 @@ def test_student_t_likelihood_tends_to_the_gaussian_one_for_large_df():
     for df in (1e8, 1e15, 1e100):
         held = fit("student_t", x, fixed={"df": df})
         assert held.loglik == pytest.approx(gaussian, abs=1e-6 + 40 / df)
+
+
+def test_what_the_interval_methods_cannot_serve_is_refused_or_said():
+    from scipy.stats import CensoredData
+
+    x = np.random.default_rng(2).exponential(1.0, 50)
+    with pytest.raises(ConfigError, match="not supported with censored or truncated data"):
+        fit("exponential", x, truncation=(0.01, None), ci="bootstrap")
+    with pytest.raises(ConfigError, match="sandwich is not supported with censored"):
+        fit("exponential", CensoredData(uncensored=x[:40], right=x[40:]), se="sandwich")
+    with pytest.raises(ConfigError, match="laplace"):
+        fit("laplace", x, se="sandwich")
+    f = fit("uniform", x, ci="profile")  # its support moves: no chi-square(1) cut
+    assert all(e.ci is None for e in f.estimates)
+    assert any("no profile intervals" in note for note in f.notes)

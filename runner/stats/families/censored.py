@@ -49,11 +49,12 @@ class Censored(Family):
         self.base = base
         self.discrete = base.discrete
         self.truncation = _truncation(truncation)
-        # counts: "l to h" is F(h) - F(l - 1), "l or more" S(l - 1); a truncation to a..b
-        # keeps F(b) - F(a - 1)
+        # counts: "l to h" is F(h) - F(l - 1), "l or more" S(l - 1); a truncation keeps
+        # the whole numbers in [low, high]: F(floor(high)) - F(ceil(low) - 1)
         self._cut = self.truncation
-        if self.discrete and self.truncation is not None:
-            self._cut = (self.truncation[0] - 1.0, self.truncation[1])
+        if self.discrete and self.truncation is not None:  # the whole numbers in [low, high]
+            low, high = self.truncation
+            self._cut = (np.ceil(low) - 1.0, np.floor(high))
         self.name = base.name
         self.parameterization = base.parameterization
         self.support = base.support
