@@ -99,7 +99,7 @@ class ParquetChunks(LocalChunks):
 
     def _read(self) -> Iterator[np.ndarray]:
         dropped = 0
-        for file, offset, array in self.pieces():
+        for file, offset, array in prefetched(self.pieces()):
             values, kept = self._numbers(file, offset, array)
             dropped += 0 if kept is None else len(array) - kept.size
             yield self._validated(file, offset, values, kept)
@@ -268,3 +268,51 @@ def csv_chunks(
     """``data=csv data.chunk_rows=N``: a Sample whose values are chunks (``CsvChunks``)."""
     chunks = CsvChunks(path, column, family, dropna, chunk_rows, sep)
     return data_io.Sample(chunks, "csv", chunks.describe())  # type: ignore[arg-type]
+
+
+PREFETCH = 2  # pieces read ahead by a thread while the current one is reduced
+
+
+def prefetched(pieces: Iterator[Any], depth: int = PREFETCH) -> Iterator[Any]:
+    """``pieces`` read ahead in a thread (pyarrow decodes without the GIL), at most
+    ``depth`` waiting: reading overlaps checking and reducing, memory stays bounded. An
+    error while reading surfaces here, in order; leaving early stops the reader."""
+    import queue
+    import threading
+
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def read() -> None:
+        try:
+            for piece in pieces:
+                while not stop.is_set():
+                    try:
+                        ready.put((None, piece), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put((None, done))
+        except BaseException as exc:  # handed to the consumer, raised there
+            ready.put((exc, None))
+
+    thread = threading.Thread(target=read, name="parquet-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            error, piece = ready.get()
+            if error is not None:
+                raise error
+            if piece is done:
+                return
+            yield piece
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a reader waiting to put
+            try:
+                ready.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
