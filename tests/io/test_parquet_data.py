@@ -256,3 +256,27 @@ def test_memory_stays_at_a_chunk_whatever_the_file_size(tmp_path, name):
     for key in ("numpy_peak", "arrow_peak"):
         assert two[key] < size / 3, (key, two)  # a chunk's temporaries, a row group or two
         assert two[key] < 1.25 * one[key] + (1 << 20), (key, one, two)  # not the file's size
+
+
+def test_read_ahead_keeps_order_raises_in_order_and_stops_when_left():
+    import threading
+
+    from runner.io.parquet_data import prefetched
+
+    assert list(prefetched(iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        yield 2
+        raise OSError("disk gone")
+
+    got = []
+    with pytest.raises(OSError, match="disk gone"):
+        for piece in prefetched(failing()):
+            got.append(piece)
+    assert got == [1, 2]
+    before = threading.active_count()
+    stream = prefetched(iter(range(10**6)))
+    assert next(stream) == 0
+    stream.close()  # leaving early: the reader thread ends
+    assert threading.active_count() <= before
