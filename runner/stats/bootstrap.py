@@ -35,7 +35,7 @@ from scipy import special
 from runner.errors import ConfigError, DataError
 from runner.stats.batch import fit_batch
 from runner.stats.families.base import Family, Theta
-from runner.stats.study import _as_batch, _chunks, _flat, mle_exists
+from runner.stats.study import _chunks, _flat, draw_stats, mle_exists
 
 KINDS = ("parametric", "nonparametric")
 MIN_REPLICATES = 2
@@ -138,11 +138,8 @@ def bootstrap(
         if kind == "nonparametric":
             stats = family.reduce(x[rng.integers(0, n, (count, n))])
         else:
-            stats = family.sample_stats(theta, n, count, rng)
-            source = "stats"
-            if stats is None:  # no exact law for the statistics: draw the data
-                source = "draws"
-                stats = family.reduce(_as_batch(family, _draw(family, theta, count, n, rng), count))
+            stats, exact = _draw_stats(family, theta, n, count, rng)
+            source = "stats" if exact else "draws"
         estimates, missing, reason = _refit(family, stats)
         failed, why = failed + missing, why or reason
         parts.append(estimates)
@@ -353,9 +350,9 @@ def _check(family: Family, x: np.ndarray, kind: str, replicates: Any) -> None:
         )
 
 
-def _draw(family: Family, theta: Theta, count: int, n: int, rng: np.random.Generator):
+def _draw_stats(family: Family, theta: Theta, n: int, count: int, rng: np.random.Generator):
     try:
-        return family.sample(theta, (count, n), rng)
+        return draw_stats(family, theta, n, count, rng)
     except NotImplementedError:
         raise ConfigError(
             f"{family.name} cannot draw samples, which a parametric bootstrap needs: use "

@@ -23,7 +23,6 @@ from runner.stats.families.base import Family, Stats, Theta
 
 METHODS = ("wald", "wald_transformed", "profile", "bootstrap")
 EXPENSIVE = ("profile", "bootstrap")
-Z95 = 1.959963984540054
 
 
 @dataclass
@@ -64,7 +63,7 @@ def interval_coverage(family: Family, truth: Theta, spec: CoverageSpec, progress
     for size in spec.sizes:
         found: dict[tuple[str, str], list[np.ndarray]] = {}
         for first, count in study._chunks(spec.replicates, size, spec.max_memory_mb):
-            stats = _draw(family, truth, size, count, rng)
+            stats, _ = study.draw_stats(family, truth, size, count, rng)
             with np.errstate(all="ignore"):
                 fitted = fit_batch(family, stats)
                 exists, _ = study.mle_exists(family, stats, fitted)
@@ -102,14 +101,6 @@ def _summary(size: int, name: str, method: str, ends: np.ndarray, truth: float) 
     }  # fmt: skip
 
 
-def _draw(family: Family, truth: Theta, size: int, count: int, rng) -> Stats:
-    stats = family.sample_stats(truth, size, count, rng)
-    if stats is None:
-        sample = study._as_batch(family, family.sample(truth, (count, size), rng), count)
-        stats = family.reduce(sample)
-    return stats
-
-
 def _intervals(method: str, family: Family, stats: Stats, fitted, take: int, size: int,
                spec: CoverageSpec, rng) -> dict[str, tuple[np.ndarray, np.ndarray]]:  # fmt: skip
     """Each parameter's (low, high) arrays over the first ``take`` replicates (NaN: none)."""
@@ -122,19 +113,10 @@ def _intervals(method: str, family: Family, stats: Stats, fitted, take: int, siz
         estimate = np.asarray(fitted.estimate[p.name], dtype=float)[:take]
         se = np.asarray(fitted.se[p.name], dtype=float)[:take]
         scale = intervals.scales(p.constraint, 1)[0]
-        if method == "wald":
-            out[p.name] = (estimate - Z95 * se, estimate + Z95 * se)
-        else:
-            out[p.name] = _transformed(estimate, se, scale)
+        transformed = method == "wald_transformed"
+        with np.errstate(all="ignore"):
+            out[p.name] = (scale if transformed else intervals.IDENTITY).interval(estimate, se)
     return out
-
-
-def _transformed(estimate: np.ndarray, se: np.ndarray, scale) -> tuple[np.ndarray, np.ndarray]:
-    with np.errstate(all="ignore"):
-        centre = scale.forward(estimate)
-        half = Z95 * se * np.abs(scale.slope(estimate))
-        a, b = scale.inverse(centre - half), scale.inverse(centre + half)
-    return np.minimum(a, b), np.maximum(a, b)
 
 
 def _profiles(family: Family, stats: Stats, fitted, take: int):
@@ -186,7 +168,7 @@ def _bootstraps(family: Family, fitted, take: int, size: int, spec: CoverageSpec
         theta = {n: float(np.asarray(fitted.estimate[n])[i]) for n in names}
         if not all(np.isfinite(v) for v in theta.values()):
             continue
-        stats = _draw(family, theta, size, spec.boot_replicates, rng)
+        stats, _ = study.draw_stats(family, theta, size, spec.boot_replicates, rng)
         with np.errstate(all="ignore"):
             refit = fit_batch(family, stats)
             exists, _ = study.mle_exists(family, stats, refit)

@@ -43,14 +43,18 @@ class Scale:
     inverse: Callable[[float], float]
     slope: Callable[[float], float]  # d forward / d value
 
-    def interval(self, estimate: float, se: float, level: float = LEVEL) -> tuple[float, float]:
+    def interval(self, estimate, se, level: float = LEVEL):
+        """``(low, high)``: floats for one estimate, arrays for a batch of them."""
         z = stats.norm.ppf(0.5 + level / 2)
-        centre, half = self.forward(estimate), z * se * abs(self.slope(estimate))
-        ends = sorted((self.inverse(centre - half), self.inverse(centre + half)))
-        return float(ends[0]), float(ends[1])
+        centre, half = self.forward(estimate), z * se * np.abs(self.slope(estimate))
+        a, b = self.inverse(centre - half), self.inverse(centre + half)
+        low, high = np.minimum(a, b), np.maximum(a, b)
+        if np.ndim(low) == 0:
+            return float(low), float(high)
+        return low, high
 
 
-IDENTITY = Scale("identity", lambda v: v, lambda u: u, lambda v: 1.0)
+IDENTITY = Scale("identity", lambda v: v, lambda u: u, lambda v: np.ones_like(v))
 LOG = Scale("log", np.log, np.exp, lambda v: 1.0 / v)
 LOGIT = Scale("logit", special.logit, special.expit, lambda v: 1.0 / (v * (1.0 - v)))
 
@@ -93,8 +97,7 @@ def wald(estimate: float, se: float, scale: Scale, transformed: bool,
          level: float = LEVEL) -> tuple[tuple[float, float], str]:  # fmt: skip
     """The interval and its method's name (``wald``, ``wald (log scale)``)."""
     if not transformed or scale is IDENTITY:
-        z = stats.norm.ppf(0.5 + level / 2)
-        return (float(estimate - z * se), float(estimate + z * se)), "wald"
+        return IDENTITY.interval(estimate, se, level), "wald"
     return scale.interval(estimate, se, level), f"wald ({scale.name} scale)"
 
 

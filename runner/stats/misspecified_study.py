@@ -12,13 +12,12 @@ import numpy as np
 
 from runner.errors import ConfigError
 from runner.stats import study
-from runner.stats.batch import fit_batch
+from runner.stats.batch import fit_batch, wald_covers
 from runner.stats.families.base import Family, Theta
 from runner.stats.pseudo_true import pseudo_true
 from runner.stats.sandwich_batch import sandwich_se_batch
 from runner.stats.study import StudyResult, StudySpec
 
-Z95 = 1.959963984540054
 METHODS = {"observed": "wald (observed information)", "sandwich": "wald (sandwich)"}
 
 
@@ -54,8 +53,7 @@ def misspecified_study(family: Family, true_family: Family, true_theta: Theta,
                     estimate = np.asarray(fitted.estimate[name], dtype=float)[exists]
                     for method, se in (("observed", fitted.se[name]), ("sandwich", robust[name])):
                         se = np.asarray(se, dtype=float)[exists]
-                        with np.errstate(invalid="ignore"):
-                            hits[(name, method)].append(np.abs(estimate - flat[name]) <= Z95 * se)
+                        hits[(name, method)].append(wald_covers(estimate, se, flat[name]))
                 bar.update(count)
             for (name, method), parts in hits.items():
                 covered = np.concatenate(parts)

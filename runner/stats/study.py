@@ -143,10 +143,7 @@ def synthetic_study(family: Family, truth: Theta, spec: StudySpec, progress: boo
     with _progress(spec, progress, "convergence study") as bar:
         for size in spec.sizes:
             for first, count in _chunks(spec.replicates, size, spec.max_memory_mb):
-                stats = family.sample_stats(truth, size, count, rng)
-                if stats is None:  # no exact law for the statistics: draw the data
-                    sample = _as_batch(family, family.sample(truth, (count, size), rng), count)
-                    stats = family.reduce(sample)
+                stats, _ = draw_stats(family, truth, size, count, rng)
                 fitted = fit_batch(family, stats, estimator=spec.estimator, prior=spec.prior)
                 exists, why = mle_exists(family, stats, fitted)
                 if why is not None:
@@ -762,6 +759,17 @@ def _chunks(replicates: int, width: int, max_memory_mb: float):
     per_chunk = max(1, int(max_memory_mb * 2**20 // (BYTES_PER_VALUE * max(width, 1))))
     for first in range(0, replicates, per_chunk):
         yield first, min(per_chunk, replicates - first)
+
+
+def draw_stats(family: Family, theta: Theta, size: int, count: int,
+               rng: np.random.Generator) -> tuple[Stats, bool]:  # fmt: skip
+    """The statistics of ``count`` samples of ``size`` at ``theta``: from their exact law
+    where the family has one (True), else reduced from drawn data (False)."""
+    stats = family.sample_stats(theta, size, count, rng)
+    if stats is not None:
+        return stats, True
+    sample = _as_batch(family, family.sample(theta, (count, size), rng), count)
+    return family.reduce(sample), False
 
 
 def _as_batch(family: Family, sample: np.ndarray, count: int) -> np.ndarray:
