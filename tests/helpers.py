@@ -94,3 +94,13 @@ def _progress(cwd: Path, *outputs: Path) -> tuple:
         pass
     return (*(p.stat().st_size for p in outputs), len(files),
             max((s.st_mtime_ns for s in files), default=0))  # fmt: skip
+
+
+def same_fit(chunked, whole, rtol: float = 1e-12) -> None:
+    """Two fits of the same values (read in chunks, and in memory) agree."""
+    import numpy as np
+
+    assert chunked.n == whole.n
+    for name, value in whole.params.items():
+        np.testing.assert_allclose(chunked.params[name], value, rtol=rtol, err_msg=name)
+    np.testing.assert_allclose(chunked.loglik, whole.loglik, rtol=rtol)

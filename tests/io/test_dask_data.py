@@ -14,6 +14,8 @@ distributed = pytest.importorskip("dask.distributed")
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
+from helpers import same_fit  # noqa: E402
+
 from runner.errors import DataError  # noqa: E402
 from runner.io import dask_data  # noqa: E402
 from runner.stats import families  # noqa: E402
@@ -34,13 +36,6 @@ def client():
     cluster.close()
 
 
-def _same(chunked, whole, rtol=1e-12):
-    assert chunked.n == whole.n
-    for name, value in whole.params.items():
-        np.testing.assert_allclose(chunked.params[name], value, rtol=rtol, err_msg=name)
-    np.testing.assert_allclose(chunked.loglik, whole.loglik, rtol=rtol)
-
-
 SAMPLES = {
     "gaussian": lambda n: RNG.normal(-2.0, 0.5, n),
     "poisson": lambda n: RNG.poisson(2.5, n),
@@ -59,7 +54,7 @@ def test_dask_parquet_fit_equals_the_fit_in_memory(tmp_path, client, name):
     assert len(chunks.parts) >= 4  # a partition per row group, spread over both workers
     settings = TIGHT if name == "student_t" else {}
     whole = fit_validated(family, family.validate(np.concatenate(parts)), **settings)
-    _same(fit_chunks(family, chunks, **settings), whole)
+    same_fit(fit_chunks(family, chunks, **settings), whole)
 
 
 def test_dask_array_fit_equals_the_fit_in_memory(client):
@@ -68,7 +63,7 @@ def test_dask_array_fit_equals_the_fit_in_memory(client):
     family = families.get("gamma")
     x = RNG.gamma(3.0, 2.0, 20_000)
     chunks = dask_data.DaskChunks(da.from_array(x, chunks=3000), family, client)
-    _same(fit_chunks(family, chunks), fit_validated(family, x))
+    same_fit(fit_chunks(family, chunks), fit_validated(family, x))
 
 
 def test_a_bad_value_names_its_partition_and_row(tmp_path, client):

@@ -15,7 +15,7 @@ import pytest
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from helpers import compose_config  # noqa: E402
+from helpers import compose_config, same_fit  # noqa: E402
 
 from runner.errors import ConfigError, DataError  # noqa: E402
 from runner.io.parquet_data import CsvChunks, ParquetChunks  # noqa: E402
@@ -38,13 +38,6 @@ def _write(path, values, row_group_size=4000, name="x"):
     return path
 
 
-def _same(chunked, whole, rtol=1e-12):
-    assert chunked.n == whole.n
-    for name, value in whole.params.items():
-        np.testing.assert_allclose(chunked.params[name], value, rtol=rtol, err_msg=name)
-    np.testing.assert_allclose(chunked.loglik, whole.loglik, rtol=rtol)
-
-
 SAMPLES = {
     "gaussian": lambda n: RNG.normal(3.0, 2.0, n),
     "poisson": lambda n: RNG.poisson(4.0, n),
@@ -59,7 +52,7 @@ def test_parquet_file_fit_equals_the_fit_in_memory(tmp_path, name):
     path = _write(tmp_path / "a.parquet", x, row_group_size=7000)
     settings = TIGHT if name == "student_t" else {}
     chunked = fit_chunks(family, ParquetChunks(path, "x", family, chunk_rows=2500), **settings)
-    _same(chunked, fit_validated(family, family.validate(x), **settings))
+    same_fit(chunked, fit_validated(family, family.validate(x), **settings))
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
@@ -73,7 +66,7 @@ def test_parquet_folder_fit_equals_the_fit_in_memory(tmp_path, name):
     assert len(chunks.files) == 3
     chunked = fit_chunks(family, chunks, **settings)
     x = family.validate(np.concatenate(parts))
-    _same(chunked, fit_validated(family, x, **settings))
+    same_fit(chunked, fit_validated(family, x, **settings))
 
 
 def test_student_t_takes_one_pass_per_optimizer_point(tmp_path):
@@ -115,7 +108,7 @@ def test_chunked_csv_equals_the_csv_fit(tmp_path):
     family = families.get("gamma")
     whole = fit_validated(family, data.csv(tmp_path / "g.csv", "x").validated_by(family))
     chunks = CsvChunks(tmp_path / "g.csv", "x", family, chunk_rows=999)
-    _same(fit_chunks(family, chunks), whole)
+    same_fit(fit_chunks(family, chunks), whole)
 
 
 def test_a_bad_value_in_a_later_chunk_names_file_row_and_value(tmp_path):
@@ -143,7 +136,7 @@ def test_a_missing_value_names_its_row_and_dropna_drops_it(tmp_path):
         fit_chunks(family, ParquetChunks(tmp_path / "m.parquet", "x", family, chunk_rows=700))
     chunks = ParquetChunks(tmp_path / "m.parquet", "x", family, dropna=True, chunk_rows=700)
     fit = fit_chunks(family, chunks)
-    _same(fit, fit_validated(family, np.delete(x, 4321)))
+    same_fit(fit, fit_validated(family, np.delete(x, 4321)))
     assert chunks.describe()["dropped_missing"] == 1
 
 
@@ -193,7 +186,7 @@ def test_data_parquet_config_goes_through_load_inputs(tmp_path):
     assert inputs.sample.source == "parquet"
     assert inputs.sample.description["rows"] == 4000
     assert inputs.sample.description["chunk_rows"] == 600
-    _same(fit_validated(inputs.family, inputs.x), fit_validated(families.get("gaussian"), x))
+    same_fit(fit_validated(inputs.family, inputs.x), fit_validated(families.get("gaussian"), x))
     assert inputs.x.fingerprint() == __import__("runner.io.data").io.data.fingerprint(x)
 
 
